@@ -1,0 +1,61 @@
+"""On-disk cache of Inception features, so a real set is passed through the network once.
+
+Entries are keyed by the source's fingerprint, the weights' SHA-256, the network dtype and the
+feature-code version; a change to any of them is a different entry. The folder is
+``$GANMETRICS_CACHE``, else the platform's user cache directory (e.g. ``~/.cache/ganmetrics``).
+Entries are written atomically, so an interrupted run never leaves a partial entry behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ganmetrics.atomic import save_npz
+from ganmetrics.features import Features
+
+#: Bumped whenever a change to feature extraction could change the numbers.
+FEATURE_CODE_VERSION = "1"
+ENV_VAR = "GANMETRICS_CACHE"
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("ganmetrics"))
+
+
+def cache_key(fingerprint: str, weights_sha256: str, dtype_name: str) -> str:
+    material = "|".join((FEATURE_CODE_VERSION, fingerprint, weights_sha256, dtype_name))
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def _entry_path(key: str) -> Path:
+    return cache_dir() / "features" / f"{key}.npz"
+
+
+def load(key: str) -> Features | None:
+    """The cached features for ``key``, or ``None`` when absent or unreadable."""
+    path = _entry_path(key)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return Features(pool3=data["pool3"], logits=data["logits"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None  # a damaged entry is recomputed and overwritten
+
+
+def store(key: str, features: Features) -> None:
+    """Write an entry atomically; a cache that cannot be written is skipped, not fatal."""
+    try:
+        save_npz(_entry_path(key), pool3=features.pool3, logits=features.logits)
+    except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
+        pass
