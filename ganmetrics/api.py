@@ -45,6 +45,7 @@ class EvalSettings:
     float64: bool = False
     num_workers: int | None = None
     compile: bool = False
+    fast: bool = True  # False: torch-fidelity's unmodified forward pass (bit-identical features)
     cache: bool = True
     value_range: str | None = None  # "0,1" or "-1,1" for float arrays / generators
     resize: bool | tuple[int, int] | None = None
@@ -196,6 +197,7 @@ class Evaluator:
                 float64=s.float64,
                 num_workers=s.num_workers,
                 compile=s.compile,
+                fast=s.fast,
             )
         return self._extractor
 
@@ -207,7 +209,7 @@ class Evaluator:
         key = None
         if fingerprint is not None:
             key = feature_cache.cache_key(
-                fingerprint, extractor.weights_sha256, extractor.dtype_name
+                fingerprint, extractor.weights_sha256, extractor.variant
             )
             cached = feature_cache.load(key)
             if cached is not None and len(cached) == side.num_images:

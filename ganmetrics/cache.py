@@ -32,8 +32,8 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("ganmetrics"))
 
 
-def cache_key(fingerprint: str, weights_sha256: str, dtype_name: str) -> str:
-    material = "|".join((FEATURE_CODE_VERSION, fingerprint, weights_sha256, dtype_name))
+def cache_key(fingerprint: str, weights_sha256: str, variant: str) -> str:
+    material = "|".join((FEATURE_CODE_VERSION, fingerprint, weights_sha256, variant))
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 

@@ -127,6 +127,18 @@ class FastInception(nn.Module):
         return pool3, logits
 
 
+class _TorchFidelityForward(nn.Module):
+    """torch-fidelity's module as is, returning pool3 and logits_unbiased in its internal dtype."""
+
+    def __init__(self, reference: nn.Module):
+        super().__init__()
+        self.reference = reference
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pool3, logits = self.reference(images)
+        return pool3, logits
+
+
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -142,6 +154,8 @@ class FeatureExtractor:
         float64: run the network in float64 (slower; for numerical studies).
         num_workers: processes decoding images while the network runs (default: CPU count, ≤ 4).
         compile: wrap the network in ``torch.compile`` (pays off for large sets on GPU).
+        fast: use the folded, matrix-resize network (default). ``False`` runs torch-fidelity's
+            own forward pass unchanged: slower, and bit-identical to torch-fidelity's features.
     """
 
     def __init__(
@@ -152,6 +166,7 @@ class FeatureExtractor:
         float64: bool = False,
         num_workers: int | None = None,
         compile: bool = False,
+        fast: bool = True,
     ):
         self.weights_path = resolve_weights_path(weights)
         self.weights_sha256, self.standard_weights = check_weights(self.weights_path)
@@ -162,13 +177,20 @@ class FeatureExtractor:
             num_workers = min(4, os.cpu_count() or 1)
         self.num_workers = num_workers
         reference = build_torch_fidelity_inception(self.weights_path, self.dtype)
-        self.model = FastInception(reference, self.dtype).to(self.device).eval()
+        self.fast = fast
+        network = FastInception(reference, self.dtype) if fast else _TorchFidelityForward(reference)
+        self.model = network.to(self.device).eval()
         self.model.requires_grad_(False)
         self._forward = torch.compile(self.model) if compile else self.model
 
     @property
     def dtype_name(self) -> str:
         return "float64" if self.dtype == torch.float64 else "float32"
+
+    @property
+    def variant(self) -> str:
+        """What, besides the weights, determines the features bit for bit (part of cache keys)."""
+        return f"{self.dtype_name}/{'folded' if self.fast else 'torch-fidelity'}"
 
     def describe(self) -> dict:
         """The settings that determine the features, recorded in every result."""
@@ -177,6 +199,7 @@ class FeatureExtractor:
             "weights_sha256": self.weights_sha256,
             "standard_weights": self.standard_weights,
             "feature_dtype": self.dtype_name,
+            "network": "folded" if self.fast else "torch-fidelity",
             "device": str(self.device),
         }
 
