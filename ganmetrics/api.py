@@ -103,15 +103,20 @@ class _Side:
     def __init__(self, role: str, spec: Any, settings: EvalSettings, requested: int | None):
         self.role = role
         protocol = get_protocol(settings.protocol)
-        opened = open_source(
-            spec,
-            value_range=settings.value_range,
-            resize=settings.resize,
-            seed=settings.seed,
-            z_dim=settings.z_dim,
-            device=settings.device,
-            num=requested if requested is not None else _preset_count(protocol, role),
-        )
+        options = {
+            "value_range": settings.value_range,
+            "resize": settings.resize,
+            "seed": settings.seed,
+            "z_dim": settings.z_dim,
+            "device": settings.device,
+        }
+        count_hint = requested if requested is not None else _preset_count(protocol, role)
+        try:  # finite sources open whole, so a protocol can say how many images are missing
+            opened = open_source(spec, **options)
+        except InputError:
+            if count_hint is None:
+                raise
+            opened = open_source(spec, num=count_hint, **options)  # generators need a count
         self.stats: StatsFile | None = opened if isinstance(opened, StatsFile) else None
         self.source: ImageSource | None = None if self.stats else opened
         description = str(getattr(opened, "path", None) or getattr(opened, "description", spec))
