@@ -1,0 +1,147 @@
+"""DCGAN (Radford et al. 2016) as compare_gan defines it, an architecture of "The GAN Landscape".
+
+The paper (Kurach, Lucic et al. 2019, section 2.3) names DCGAN as the family SNDCGAN modifies and
+gives no table for it; the layers below are those of compare_gan's paper-era
+``compare_gan/src/gans/dcgan_architecture.py`` (``generator``, ``discriminator``), identical in the
+later ``compare_gan/architectures/dcgan.py``. With s = image size:
+
+Generator: ``g_fc1`` linear z -> (s/16)(s/16)512; reshape to s/16 x s/16 x 512; ``g_bn1`` batch norm
+(per channel); ReLU; four 5x5/2 SAME deconvolutions to 256, 128, 64 and 3 channels, the first three
+followed by batch norm and ReLU; output ``0.5 * tanh(x) + 0.5`` in [0, 1]. Batch norm: decay 0.9,
+epsilon 1e-5 (``batch_norm_dcgan``). Linear and deconvolution weights ~ N(0, 0.02**2), biases 0.
+
+Discriminator: the [0, 1] image is used as is (no mapping to [-1, 1]); four 5x5/2 SAME
+convolutions to 64, 128, 256, 512 channels (5x5/2 SAME pads 1 before and 2 after on even inputs),
+each followed by leaky ReLU with slope 0.2 (``lrelu``'s default); batch norm (decay 0.9, epsilon
+1e-5) between the convolution and the leaky ReLU of layers 2-4 when the discriminator norm is "bn";
+flatten; linear to one logit. Convolution weights ~ truncated N(0, 0.02**2) (``ops.conv2d``
+default), linear weights ~ N(0, 0.02**2). ``dcgan_architecture.discriminator`` asserts none, batch
+norm or spectral norm, so "ln" is refused for this discriminator.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from ganmetrics_train.models.layers import (
+    Conv2dSame,
+    ConvTranspose2dSame,
+    Linear,
+    LinearToFeatureMap,
+)
+from ganmetrics_train.models.normalization import BATCH_NORM_EPSILON, normalization_scheme
+
+DCGAN_LEAK = 0.2
+"""Slope of compare_gan's ``lrelu`` default, used by every DCGAN discriminator layer."""
+DCGAN_KERNEL = 5
+DCGAN_GENERATOR_CHANNELS = (256, 128, 64)
+DCGAN_DISCRIMINATOR_CHANNELS = (64, 128, 256, 512)
+
+
+class DCGANGenerator(nn.Module):
+    """DCGAN generator: ``forward(z)`` with z of shape (N, z_dim) -> images in [0, 1].
+
+    ``rows``: linear/reshape/BN/ReLU (s/16 x s/16 x 512), three deconvolution rows (s/8 x 256,
+    s/4 x 128, s/2 x 64) and the output deconvolution with tanh (s x 3); ``forward`` maps the tanh
+    output to [0, 1]. ``norm``: "bn", "none" or "wn" (Xiang & Li, see :mod:`.normalization`).
+    """
+
+    def __init__(self, image_size: int, z_dim: int = 128, norm: str = "bn") -> None:
+        super().__init__()
+        scheme = normalization_scheme(norm)
+        bottom = image_size // 16
+        rows: OrderedDict[str, nn.Module] = OrderedDict()
+        rows["linear_bn_relu"] = LinearToFeatureMap(
+            Linear(
+                z_dim,
+                bottom * bottom * 512,
+                initialiser="normal",
+                reparametrisation=scheme.hidden_weight,
+            ),
+            channels=512,
+            size=bottom,
+            norm=scheme.make_feature_norm(512, BATCH_NORM_EPSILON),
+            activation=scheme.make_activation(512),
+            normalize_before_reshape=False,
+        )
+        channels = 512
+        for index, out_channels in enumerate(DCGAN_GENERATOR_CHANNELS):
+            rows[f"deconv{index + 1}_bn_relu"] = nn.Sequential(
+                ConvTranspose2dSame(
+                    channels,
+                    out_channels,
+                    DCGAN_KERNEL,
+                    2,
+                    initialiser="normal",
+                    reparametrisation=scheme.hidden_weight,
+                ),
+                scheme.make_feature_norm(out_channels, BATCH_NORM_EPSILON),
+                scheme.make_activation(out_channels),
+            )
+            channels = out_channels
+        rows["deconv_tanh"] = nn.Sequential(
+            ConvTranspose2dSame(
+                channels,
+                3,
+                DCGAN_KERNEL,
+                2,
+                initialiser="normal",
+                reparametrisation=scheme.output_weight,
+            ),
+            nn.Tanh(),
+        )
+        self.rows = nn.Sequential(rows)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return 0.5 * self.rows(z) + 0.5
+
+
+class DCGANDiscriminator(nn.Module):
+    """DCGAN discriminator: ``forward(x)`` with x in [0, 1] -> logits of shape (N,).
+
+    ``norm``: "none", "bn" (batch norm after convolutions 2-4), "sn" (spectral norm on every kernel
+    and the linear weight) or "wn" (strict weight-normalized convolutions with translated leaky
+    ReLUs, an affine weight-normalized linear layer).
+    """
+
+    def __init__(self, image_size: int, norm: str = "none") -> None:
+        super().__init__()
+        scheme = normalization_scheme(norm)
+        rows: OrderedDict[str, nn.Module] = OrderedDict()
+        channels = 3
+        for index, out_channels in enumerate(DCGAN_DISCRIMINATOR_CHANNELS):
+            norm_layer = (
+                nn.Identity()
+                if index == 0
+                else scheme.make_feature_norm(out_channels, BATCH_NORM_EPSILON)
+            )
+            rows[f"conv{index + 1}_lrelu"] = nn.Sequential(
+                Conv2dSame(
+                    channels,
+                    out_channels,
+                    DCGAN_KERNEL,
+                    2,
+                    initialiser="truncated_normal",
+                    reparametrisation=scheme.hidden_weight,
+                ),
+                norm_layer,
+                scheme.make_activation(out_channels, DCGAN_LEAK),
+            )
+            channels = out_channels
+        bottom = image_size // 16
+        rows["linear"] = nn.Sequential(
+            nn.Flatten(),
+            Linear(
+                bottom * bottom * channels,
+                1,
+                initialiser="normal",
+                reparametrisation=scheme.output_weight,
+            ),
+        )
+        self.rows = nn.Sequential(rows)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rows(x).squeeze(1)

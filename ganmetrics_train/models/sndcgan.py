@@ -1,0 +1,149 @@
+"""SNDCGAN of "The GAN Landscape" (Kurach, Lucic et al. 2019), Table 3 and Appendix C.1.
+
+The eight-layer discriminator and four-deconvolution generator of Miyato et al. (2018), exactly as
+compare_gan's paper-era ``compare_gan/src/gans/dcgan_architecture.py`` (``sn_generator``,
+``sn_discriminator``) builds them:
+
+Generator (``sn_generator``): ``g_fc1`` linear z -> (h/8)(w/8)512, ``g_bn1`` batch norm on the
+*flat* linear output (per feature, epsilon 2e-5), ReLU, reshape to h/8 x w/8 x 512; three 4x4/2 SAME
+deconvolutions to 256, 128, 64 channels, each followed by batch norm (epsilon 2e-5) and ReLU; a
+3x3/1 deconvolution to 3 channels; tanh; ``(x + 1) / 2`` so images are in [0, 1].
+Deconvolution and linear weights ~ N(0, 0.02**2), biases 0; batch norm decay 0.9.
+
+Discriminator (``sn_discriminator``): input mapped from [0, 1] to [-1, 1] (``x * 2 - 1``); seven
+SAME convolutions 3x3/1 64, 4x4/2 128, 3x3/1 128, 4x4/2 256, 3x3/1 256, 4x4/2 512, 3x3/1 512, each
+followed by leaky ReLU with slope 0.1; flatten; linear to one logit. Weights ~ N(0, 0.02**2)
+(``initializer=tf.random_normal_initializer``). compare_gan's SNDCGAN discriminator contains no
+normalization layer: ``gans_with_penalty.py`` asserts its normalization is spectral norm or none,
+so "bn" and "ln" are refused for this architecture
+(:func:`ganmetrics_train.models.validate_architecture`).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from ganmetrics_train.models.layers import (
+    Conv2dSame,
+    ConvTranspose2dSame,
+    Linear,
+    LinearToFeatureMap,
+)
+from ganmetrics_train.models.normalization import normalization_scheme
+
+SNDCGAN_GENERATOR_BN_EPSILON = 2e-5
+"""``sn_generator`` calls ``batch_norm_dcgan(..., epsilon=2e-5)`` (Chainer's default)."""
+SNDCGAN_LEAK = 0.1
+"""Slope of every leaky ReLU in the SNDCGAN discriminator (Appendix C.1)."""
+SNDCGAN_DISCRIMINATOR_LAYERS = (
+    (3, 1, 64),
+    (4, 2, 128),
+    (3, 1, 128),
+    (4, 2, 256),
+    (3, 1, 256),
+    (4, 2, 512),
+    (3, 1, 512),
+)
+"""(kernel, stride, channels) of the seven convolutions of Table 3a."""
+SNDCGAN_GENERATOR_DECONVOLUTIONS = ((4, 2, 256), (4, 2, 128), (4, 2, 64))
+"""(kernel, stride, channels) of the "Deconv, BN, ReLU" rows of Table 3b."""
+
+
+class SNDCGANGenerator(nn.Module):
+    """SNDCGAN generator (Table 3b): ``forward(z)`` with z of shape (N, z_dim) -> images in [0, 1].
+
+    ``rows`` holds one module per row of Table 3b; the last row ends in tanh and ``forward`` maps
+    its output to [0, 1] with ``(x + 1) / 2``. ``norm`` is "bn" (the table), "none" (batch norms
+    removed) or "wn" (Xiang & Li: strict weight-normalized layers with translated ReLUs, the
+    last deconvolution an affine weight-normalized layer).
+    """
+
+    def __init__(self, image_size: int, z_dim: int = 128, norm: str = "bn") -> None:
+        super().__init__()
+        scheme = normalization_scheme(norm)
+        bottom = image_size // 8
+        rows: OrderedDict[str, nn.Module] = OrderedDict()
+        rows["linear_bn_relu"] = LinearToFeatureMap(
+            Linear(
+                z_dim,
+                bottom * bottom * 512,
+                initialiser="normal",
+                reparametrisation=scheme.hidden_weight,
+            ),
+            channels=512,
+            size=bottom,
+            norm=scheme.make_feature_norm(bottom * bottom * 512, SNDCGAN_GENERATOR_BN_EPSILON),
+            activation=scheme.make_activation(512),
+            normalize_before_reshape=True,
+        )
+        channels = 512
+        for index, (kernel, stride, out_channels) in enumerate(SNDCGAN_GENERATOR_DECONVOLUTIONS):
+            rows[f"deconv{index + 1}_bn_relu"] = nn.Sequential(
+                ConvTranspose2dSame(
+                    channels,
+                    out_channels,
+                    kernel,
+                    stride,
+                    initialiser="normal",
+                    reparametrisation=scheme.hidden_weight,
+                ),
+                scheme.make_feature_norm(out_channels, SNDCGAN_GENERATOR_BN_EPSILON),
+                scheme.make_activation(out_channels),
+            )
+            channels = out_channels
+        rows["deconv_tanh"] = nn.Sequential(
+            ConvTranspose2dSame(
+                channels, 3, 3, 1, initialiser="normal", reparametrisation=scheme.output_weight
+            ),
+            nn.Tanh(),
+        )
+        self.rows = nn.Sequential(rows)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return (self.rows(z) + 1.0) / 2.0
+
+
+class SNDCGANDiscriminator(nn.Module):
+    """SNDCGAN discriminator (Table 3a): ``forward(x)`` with x in [0, 1] -> logits of shape (N,).
+
+    The input is mapped to [-1, 1] first, as compare_gan does. ``norm`` is "none", "sn" (spectral
+    norm on every convolution kernel and the linear weight) or "wn" (Xiang & Li: strict
+    weight-normalized convolutions with translated leaky ReLUs, an affine weight-normalized linear
+    layer).
+    """
+
+    def __init__(self, image_size: int, norm: str = "none") -> None:
+        super().__init__()
+        scheme = normalization_scheme(norm)
+        rows: OrderedDict[str, nn.Module] = OrderedDict()
+        channels = 3
+        for index, (kernel, stride, out_channels) in enumerate(SNDCGAN_DISCRIMINATOR_LAYERS):
+            rows[f"conv{index + 1}_lrelu"] = nn.Sequential(
+                Conv2dSame(
+                    channels,
+                    out_channels,
+                    kernel,
+                    stride,
+                    initialiser="normal",
+                    reparametrisation=scheme.hidden_weight,
+                ),
+                scheme.make_activation(out_channels, SNDCGAN_LEAK),
+            )
+            channels = out_channels
+        bottom = image_size // 8
+        rows["linear"] = nn.Sequential(
+            nn.Flatten(),
+            Linear(
+                bottom * bottom * channels,
+                1,
+                initialiser="normal",
+                reparametrisation=scheme.output_weight,
+            ),
+        )
+        self.rows = nn.Sequential(rows)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rows(x * 2.0 - 1.0).squeeze(1)
