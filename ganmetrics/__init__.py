@@ -8,6 +8,9 @@ The public API::
     ganmetrics.FeatureExtractor(weights=None, device=None)
 """
 
+# The submodule ganmetrics.fid must be loaded before the function of the same name is bound
+# here; otherwise its first import (inside evaluate) would replace the function on the package.
+import ganmetrics.fid  # noqa: F401  # isort: skip
 from ganmetrics.api import EvalSettings, Evaluator, compute_stats, evaluate, fid
 from ganmetrics.errors import InputError
 from ganmetrics.features import FeatureExtractor, Features

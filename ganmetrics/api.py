@@ -1,7 +1,7 @@
 """The Python API: ``evaluate``, ``fid``, ``compute_stats``.
 
-Every metric requested in one call comes from a single Inception pass per side; real-side
-features of folders and arrays are cached on disk, so evaluating many generators against one test
+Every metric requested in one call comes from a single Inception pass per side; features of
+folders, zips and array files are cached on disk, so evaluating many generators against one test
 set passes the test set through the network once. Each result carries the settings, sample
 counts, weights hash and versions that produced it.
 """
@@ -121,17 +121,17 @@ class _Side:
         self.source: ImageSource | None = None if self.stats else opened
         description = str(getattr(opened, "path", None) or getattr(opened, "description", spec))
         self.description = description
-        if self.stats is not None:
-            available = self.stats.num_images
-        else:
-            available = len(self.source)
+        available = self.stats.num_images if self.stats is not None else len(self.source)
         count = resolve_count(protocol, role, available, requested, description)
         if self.source is not None and count is not None and count < len(self.source):
             self.source = open_source(self.source, num=count)
         self.num_images = len(self.source) if self.source is not None else self.stats.num_images
         if self.num_images is not None and self.num_images < 2:
-            raise InputError(f"{description}: has {self.num_images} image(s); at least 2 are needed")
+            raise InputError(
+                f"{description}: has {self.num_images} image(s); at least 2 are needed"
+            )
         self.features: Features | None = None
+        self.weights_sha256: str | None = None
         self.from_cache = False
         self.captured: np.ndarray | None = None  # first images, kept for MS-SSIM
 
@@ -187,7 +187,9 @@ def _first_images(source: ImageSource, count: int, settings: EvalSettings) -> np
 class Evaluator:
     """Holds one feature extractor across many evaluations (e.g. while training)."""
 
-    def __init__(self, settings: EvalSettings | None = None, extractor: FeatureExtractor | None = None):
+    def __init__(
+        self, settings: EvalSettings | None = None, extractor: FeatureExtractor | None = None
+    ):
         self.settings = (settings or EvalSettings()).validated()
         self._extractor = extractor
 
@@ -213,13 +215,13 @@ class Evaluator:
         fingerprint = side.source.fingerprint() if self.settings.cache else None
         key = None
         if fingerprint is not None:
-            key = feature_cache.cache_key(
-                fingerprint, extractor.weights_sha256, extractor.variant
-            )
+            key = feature_cache.cache_key(fingerprint, extractor.weights_sha256, extractor.variant)
             cached = feature_cache.load(key)
             if cached is not None and len(cached) == side.num_images:
                 side.from_cache = True
+                side.weights_sha256 = extractor.weights_sha256
                 return cached
+        side.weights_sha256 = extractor.weights_sha256
         source: ImageSource = side.source
         if capture:
             source = _CapturingSource(side.source, capture)
@@ -250,7 +252,11 @@ class Evaluator:
                 "pass the generated images for IS, KID, MS-SSIM or precision/recall"
             )
         msssim_count = s.msssim_batches * s.msssim_batch_size if "msssim" in metrics else 0
-        if msssim_count and fake_side.num_images is not None and fake_side.num_images < msssim_count:
+        if (
+            msssim_count
+            and fake_side.num_images is not None
+            and fake_side.num_images < msssim_count
+        ):
             raise InputError(
                 f"{fake_side.description}: MS-SSIM diversity needs {s.msssim_batches}×"
                 f"{s.msssim_batch_size} = {msssim_count} images, found {fake_side.num_images}; "
@@ -337,9 +343,31 @@ def _fid(real_side: _Side, fake_side: _Side) -> float:
             return side.stats.mu, side.stats.sigma
         return feature_statistics(side.features.pool3)
 
+    _check_stats_weights(real_side, fake_side)
+
     mu1, sigma1 = statistics(real_side)
     mu2, sigma2 = statistics(fake_side)
     return float(frechet_distance(mu1, sigma1, mu2, sigma2))
+
+
+def _check_stats_weights(*sides: _Side) -> None:
+    """Refuse to mix statistics made with one Inception network and features of another."""
+    hashes = {}
+    for side in sides:
+        if side.stats is not None:
+            recorded = side.stats.meta.get("weights_sha256")
+            if recorded:
+                hashes[side.description] = str(recorded)
+        elif side.features is not None:
+            hashes[side.description] = side.weights_sha256
+    if len(set(hashes.values())) > 1:
+        stats_side = next(s for s in sides if s.stats is not None)
+        raise InputError(
+            f"{stats_side.description}: statistics were computed with Inception weights "
+            f"{hashes[stats_side.description][:12]}…, this run uses "
+            f"{next(v for k, v in hashes.items() if k != stats_side.description)[:12]}…; "
+            "recompute the stats with the same weights"
+        )
 
 
 def _environment() -> dict[str, str]:
@@ -349,7 +377,7 @@ def _environment() -> dict[str, str]:
         import torch_fidelity
 
         fidelity_version = torch_fidelity.__version__
-    except Exception:  # noqa: BLE001 - recorded as unknown rather than failing an evaluation
+    except Exception:  # recorded as unknown rather than failing an evaluation
         fidelity_version = "unknown"
     return {
         "python": platform.python_version(),
@@ -382,8 +410,9 @@ def evaluate(
         extractor: a ready :class:`FeatureExtractor` to reuse.
 
     Returns:
-        A dict with ``fid``, ``is_mean``, ``is_std``, ``kid_mean``, ``kid_std``, ``msssim``,
-        ``precision``, ``recall``, ``density``, ``coverage`` (those computed) and ``meta``.
+        A dict with ``fid``, ``is_mean``, ``is_std``, ``kid_mean``, ``kid_std``, ``msssim`` (and
+        ``msssim_per_batch``), ``precision``, ``recall``, ``density``, ``coverage`` (those
+        computed) and ``meta``.
     """
     base = settings or EvalSettings()
     if metrics is not None:
@@ -422,7 +451,9 @@ def compute_stats(
     evaluator = Evaluator(resolved, extractor)
     side = _Side("real", source, resolved, resolved.num_real)
     if side.stats is not None:
-        raise InputError(f"{side.description}: is already a stats file; pass images to compute stats")
+        raise InputError(
+            f"{side.description}: is already a stats file; pass images to compute stats"
+        )
     side.features = evaluator.features(side)
     mu, sigma = feature_statistics(side.features.pool3)
     meta = {

@@ -25,10 +25,13 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(
-            f"{target}: cannot create folder {parent} ({exc.strerror}); choose a writable output path"
+            f"{target}: cannot create folder {parent} ({exc.strerror}); "
+            "choose a writable output path"
         ) from None
     if not os.access(parent, os.W_OK):
-        raise InputError(f"{target}: folder {parent} is not writable; choose a writable output path")
+        raise InputError(
+            f"{target}: folder {parent} is not writable; choose a writable output path"
+        )
     return target
 
 

@@ -1,13 +1,15 @@
 """On-disk cache of Inception features, so a real set is passed through the network once.
 
-Entries are keyed by the source's fingerprint, the weights' SHA-256, the network dtype and the
-feature-code version; a change to any of them is a different entry. The folder is
+Entries are keyed by the source's fingerprint, the weights' SHA-256, the network variant (dtype,
+folded or torch-fidelity's forward) and the feature-code version; a change to any of them is a
+different entry. The folder is
 ``$GANMETRICS_CACHE``, else the platform's user cache directory (e.g. ``~/.cache/ganmetrics``).
 Entries are written atomically, so an interrupted run never leaves a partial entry behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import zipfile
@@ -55,7 +57,5 @@ def load(key: str) -> Features | None:
 
 def store(key: str, features: Features) -> None:
     """Write an entry atomically; a cache that cannot be written is skipped, not fatal."""
-    try:
+    with contextlib.suppress(Exception):  # the cache is an optimisation, never a failure
         save_npz(_entry_path(key), pool3=features.pool3, logits=features.logits)
-    except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
-        pass

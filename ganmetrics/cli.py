@@ -70,8 +70,9 @@ def evaluation_options(func: Callable) -> Callable:
         click.option("--no-cache", is_flag=True, help="Do not read or write the feature cache."),
         click.option("--range", "value_range", type=click.Choice(["0,1", "-1,1"]), default=None,
                      help="Value range of float arrays / generator outputs."),
-        click.option("--resize", default=None, metavar="HxW|first",
-                     help="Resize images of differing sizes (to HxW, or to the first image's)."),
+        click.option("--resize", is_flag=False, flag_value="first", default=None,
+                     metavar="[HxW]", help="Resize images of differing sizes: to HxW, or "
+                     "(--resize alone) to the first image's size."),
         click.option("--z-dim", type=int, default=None, help="Latent size of a module generator."),
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed for drawing generator samples."),
@@ -84,7 +85,7 @@ def evaluation_options(func: Callable) -> Callable:
 
 def output_options(func: Callable) -> Callable:
     func = click.option("--out", type=click.Path(dir_okay=False), default=None,
-                        help="Also write the JSON result to this file (atomically).")(func)  # fmt: skip
+                        help="Also write the JSON result to this file.")(func)  # fmt: skip
     func = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(func)
     return func
 
@@ -122,7 +123,9 @@ def _format_table(result: dict[str, Any]) -> str:
         if key in result:
             rows.append((label, f"{result[key]:.4f}"))
     if "recon_mse" in result:
-        rows.append(("Reconstruction MSE", f"{result['recon_mse']:.6f} ± {result['recon_std']:.6f}"))
+        rows.append(
+            ("Reconstruction MSE", f"{result['recon_mse']:.6f} ± {result['recon_std']:.6f}")
+        )
     meta = result.get("meta", {})
     width = max(len(label) for label, _ in rows) if rows else 0
     lines = [f"{label:<{width}}  {value}" for label, value in rows]
@@ -165,22 +168,45 @@ def main() -> None:
 
 def _metric_command(name: str, metrics: tuple[str, ...] | None, summary: str):
     @main.command(name=name, help=summary)
-    @click.option("--real", default=None,
-                  help="Real images: folder, zip, .npy/.npz, or a stats .npz (FID only).")
-    @click.option("--fake", required=True,
-                  help="Generated images: folder, zip, .npy/.npz, generator .pt or module:callable.")
+    @click.option(
+        "--real",
+        default=None,
+        help="Real images: folder, zip, .npy/.npz, or a stats .npz (FID only).",
+    )
+    @click.option(
+        "--fake",
+        required=True,
+        help="Generated images: folder, zip, .npy/.npz, generator .pt or module:callable.",
+    )
     @click.option("--protocol", type=click.Choice(["custom", "cifar10", "celeba-hq-128",
                                                    "lsun-bedroom"]),
                   default="custom", show_default=True, help="Sample-count preset.")  # fmt: skip
-    @click.option("--num", type=int, default=None,
-                  help="Images per side: the first N of a folder, N draws from a generator.")
+    @click.option(
+        "--num",
+        type=int,
+        default=None,
+        help="Images per side: the first N of a folder, N draws from a generator.",
+    )
     @click.option("--num-real", type=int, default=None, help="Real images (overrides --num).")
     @click.option("--is-splits", type=int, default=10, show_default=True)
     @click.option("--kid-subsets", type=int, default=100, show_default=True)
     @click.option("--kid-subset-size", type=int, default=1000, show_default=True)
     @click.option("--msssim-batches", type=int, default=5, show_default=True)
     @click.option("--msssim-batch-size", type=int, default=64, show_default=True)
-    @click.option("--prc-k", type=int, default=3, show_default=True)
+    @click.option(
+        "--prc-k",
+        type=int,
+        default=3,
+        show_default=True,
+        help="Neighbours for precision/recall (Kynkäänniemi et al.).",
+    )
+    @click.option(
+        "--dc-k",
+        type=int,
+        default=5,
+        show_default=True,
+        help="Neighbours for density/coverage (Naeem et al.).",
+    )
     @evaluation_options
     @output_options
     def command(real, fake, protocol, num, num_real, as_json, out, **kwargs):
@@ -197,6 +223,7 @@ def _metric_command(name: str, metrics: tuple[str, ...] | None, summary: str):
             msssim_batches=kwargs.pop("msssim_batches"),
             msssim_batch_size=kwargs.pop("msssim_batch_size"),
             prc_k=kwargs.pop("prc_k"),
+            dc_k=kwargs.pop("dc_k"),
         )
 
         def action():
@@ -216,8 +243,10 @@ def _metric_command(name: str, metrics: tuple[str, ...] | None, summary: str):
         _run(action)
 
     if metrics is None:
-        command = click.option("--metrics", default="fid,is,kid", show_default=True,
-                               help="Comma-separated: fid,is,kid,msssim,prc.")(command)  # fmt: skip
+        command = click.option("--metrics", default="",
+                               help="Comma-separated: fid,is,kid,msssim,prc (default: the "
+                                    "protocol's: fid,is,kid, plus msssim for celeba-hq-128).")(
+            command)  # fmt: skip
         command.params.insert(0, command.params.pop())
     return command
 
@@ -270,17 +299,26 @@ def stats(source, out, reference, data_dir, num, **kwargs):
 @click.option("--lr", type=float, default=0.01, show_default=True)
 @click.option("--batch-size", type=int, default=50, show_default=True)
 @click.option("--device", default=None)
+@click.option(
+    "--range",
+    "value_range",
+    type=click.Choice(["0,1", "-1,1"]),
+    default=None,
+    help="Value range of float test arrays.",
+)
 @output_options
-def recon(generator, real, num, steps, lr, batch_size, device, as_json, out):
+def recon(generator, real, num, steps, lr, batch_size, device, value_range, as_json, out):
     """Reconstruction error of Xiang & Li: min_z ||G(z) - x||² on test images."""
     import numpy as np
 
     from ganmetrics.recon import reconstruction_error
-    from ganmetrics.sources import load_generator_export, open_source
+    from ganmetrics.sources import ImageSource, load_generator_export, open_source
 
     def action():
         module, header = load_generator_export(generator, device=device)
-        source = open_source(real, num=num)
+        source = open_source(real, num=num, value_range=value_range)
+        if not isinstance(source, ImageSource):
+            raise InputError(f"{real}: is a stats file; recon needs the test images themselves")
         images = np.concatenate(list(source.batches(batch_size)))
         found = reconstruction_error(
             module, images, z_dim=int(header["z_dim"]), steps=steps, lr=lr,

@@ -7,7 +7,8 @@ pass here computes the same function faster:
 * TensorFlow-1 bilinear resizing to 299×299 (``align_corners=False``: source coordinate
   ``i · in/out``, no half-pixel offset) as two small matrix products instead of a gather;
 * the ``(x − 128) / 128`` input scaling and every batch norm folded into the convolutions;
-* channels-last memory layout, inference mode, and all cores for intra-op parallelism;
+* channels-last memory layout and inference mode (PyTorch's intra-op threads use every
+  physical core by default);
 * optional ``torch.compile``.
 
 ``tests/test_features.py`` checks the features against torch-fidelity's own module on the same
@@ -68,7 +69,7 @@ def tf1_resize_matrix(in_size: int, out_size: int, dtype: torch.dtype) -> torch.
 
 
 def _fold_batch_norm(basic_conv: nn.Module) -> None:
-    """Fold a torch-fidelity ``BasicConv2d`` (conv → BN(ε=1e-3) → ReLU) into conv-with-bias → ReLU."""
+    """Fold torch-fidelity's ``BasicConv2d`` (conv → BN(ε=1e-3) → ReLU) into conv+bias → ReLU."""
     fused = torch.nn.utils.fusion.fuse_conv_bn_eval(basic_conv.conv, basic_conv.bn)
     basic_conv.conv = fused
     basic_conv.bn = nn.Identity()

@@ -45,7 +45,7 @@ def _hub_path() -> Path:
 
 
 def resolve_weights_path(path: str | os.PathLike | None = None, download: bool = True) -> Path:
-    """Locate the Inception weights: ``path``, else ``$GANMETRICS_INCEPTION_WEIGHTS``, else download.
+    """Find the Inception weights: ``path``, else ``$GANMETRICS_INCEPTION_WEIGHTS``, else download.
 
     The download goes where torch-fidelity puts it (the torch hub cache), so both tools share it.
     """
@@ -58,7 +58,8 @@ def resolve_weights_path(path: str | os.PathLike | None = None, download: bool =
         resolved = Path(path).expanduser()
         if not resolved.is_file():
             raise InputError(
-                f"{resolved}: Inception weights file not found (given by {origin}); pass the path of "
+                f"{resolved}: Inception weights file not found (given by {origin}); pass the path "
+                "of "
                 f"weights-inception-2015-12-05-6726825d.pth"
             )
         return resolved
@@ -66,7 +67,9 @@ def resolve_weights_path(path: str | os.PathLike | None = None, download: bool =
     if cached.is_file():
         return cached
     if not download:
-        raise InputError(f"{cached}: Inception weights not downloaded; pass --inception-weights PATH")
+        raise InputError(
+            f"{cached}: Inception weights not downloaded; pass --inception-weights PATH"
+        )
     cached.parent.mkdir(parents=True, exist_ok=True)
     try:
         with redirect_stdout(sys.stderr):
@@ -110,7 +113,8 @@ def check_weights(path: str | os.PathLike) -> tuple[str, bool]:
         _warned.add(sha)
         warnings.warn(
             f"{path}: Inception weights are not the standard file (sha256 {sha[:12]}…, expected "
-            f"{STANDARD_SHA256[:12]}…); scores are recorded with standard_weights=false and are not "
+            f"{STANDARD_SHA256[:12]}…); scores are recorded with standard_weights=false and are "
+            "not "
             "comparable with published numbers",
             NonStandardWeightsWarning,
             stacklevel=2,
@@ -140,7 +144,7 @@ def build_torch_fidelity_inception(
 
 
 def _unloaded_inception() -> torch.nn.Module:
-    """A torch-fidelity InceptionV3 with PyTorch's default init, without touching any weights file."""
+    """torch-fidelity's InceptionV3 with PyTorch's default init, reading no weights file."""
     import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
 
     cls = tf_inception.FeatureExtractorInceptionV3

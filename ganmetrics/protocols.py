@@ -35,7 +35,8 @@ PROTOCOLS: dict[str, Protocol] = {
                               "over 5 batches of 64 (Kurach et al. 2019, §4 and App. G)"),
     "lsun-bedroom": Protocol("lsun-bedroom", 10_000, 10_000, ("fid", "is", "kid"),
                              "lsun-bedroom-test",
-                             "LSUN-bedroom: 10k test images vs 10k generated (Kurach et al. 2019, §4)"),
+                             "LSUN-bedroom: 10k test images vs 10k generated "
+                             "(Kurach et al. 2019, §4)"),
 }  # fmt: skip
 
 
@@ -66,7 +67,8 @@ def resolve_count(
         )
     if available is not None and available < required:
         raise InputError(
-            f"{description}: has {available} images but protocol {protocol.name!r} needs {required} "
+            f"{description}: has {available} images but protocol {protocol.name!r} needs "
+            f"{required} "
             f"{side} images; supply more images or use --protocol custom"
         )
     return required

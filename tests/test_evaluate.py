@@ -307,3 +307,21 @@ def test_cli_stats_is_atomic(image_sets, inception_weights_path, tmp_path, monke
 def test_cli_usage_error_exit_code():
     result = CliRunner().invoke(main, ["fid", "--fake"])
     assert result.exit_code == 2
+
+
+def test_fid_function_survives_submodule_import(image_sets, extractor):
+    import ganmetrics.fid  # the submodule must not replace the function
+
+    assert callable(ganmetrics.fid)
+    value = ganmetrics.fid(image_sets["real"], image_sets["fake"], extractor=extractor)
+    assert value > 0
+
+
+def test_stats_from_other_weights_refused(image_sets, extractor, tmp_path):
+    from ganmetrics.sources import save_stats
+
+    stats = ganmetrics.compute_stats(image_sets["real"], extractor=extractor)
+    foreign = tmp_path / "foreign.npz"
+    save_stats(foreign, stats.mu, stats.sigma, n=24, weights_sha256="0" * 64)
+    with pytest.raises(InputError, match="recompute the stats"):
+        ganmetrics.fid(foreign, image_sets["fake"], extractor=extractor)

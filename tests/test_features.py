@@ -56,7 +56,9 @@ def test_random_weights_are_flagged_nonstandard(inception_weights_path):
 def test_matrix_resize_equals_tensorflow1_resize(size):
     generator = torch.Generator().manual_seed(0)
     image = torch.randint(0, 256, (2, 3, *size), generator=generator).to(torch.float64)
-    expected = interpolate_bilinear_2d_like_tensorflow1x(image, size=(299, 299), align_corners=False)
+    expected = interpolate_bilinear_2d_like_tensorflow1x(
+        image, size=(299, 299), align_corners=False
+    )
     rows = tf1_resize_matrix(size[0], 299, torch.float64)
     cols = tf1_resize_matrix(size[1], 299, torch.float64)
     assert torch.allclose(rows @ image @ cols.T, expected, atol=1e-9, rtol=0)
