@@ -9,6 +9,7 @@ counts, weights hash and versions that produced it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import platform
 import time
@@ -21,6 +22,7 @@ import numpy as np
 from ganmetrics import cache as feature_cache
 from ganmetrics.errors import InputError
 from ganmetrics.features import FeatureExtractor, Features
+from ganmetrics.inception import file_sha256, resolve_weights_path
 from ganmetrics.protocols import get_protocol, resolve_count
 from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source, save_stats
 from ganmetrics.version import __version__
@@ -145,6 +147,21 @@ class _Side:
         return info
 
 
+@functools.lru_cache(maxsize=2)
+def _shared_extractor(
+    weights: str, weights_sha256: str, device: str | None, batch_size: int, float64: bool,
+    num_workers: int | None, compile: bool, fast: bool,
+) -> FeatureExtractor:  # fmt: skip
+    """One network per configuration and process: repeated evaluations skip loading and folding.
+
+    ``weights_sha256`` is part of the key so that a replaced weights file is loaded afresh.
+    """
+    return FeatureExtractor(
+        weights=weights, device=device, batch_size=batch_size, float64=float64,
+        num_workers=num_workers, compile=compile, fast=fast,
+    )  # fmt: skip
+
+
 def _preset_count(protocol, role: str) -> int | None:
     return protocol.num_real if role == "real" else protocol.num_fake
 
@@ -197,15 +214,11 @@ class Evaluator:
     def extractor(self) -> FeatureExtractor:
         if self._extractor is None:
             s = self.settings
-            self._extractor = FeatureExtractor(
-                weights=s.inception_weights,
-                device=s.device,
-                batch_size=s.batch_size,
-                float64=s.float64,
-                num_workers=s.num_workers,
-                compile=s.compile,
-                fast=s.fast,
-            )
+            weights = resolve_weights_path(s.inception_weights)
+            self._extractor = _shared_extractor(
+                str(weights), file_sha256(weights), s.device, s.batch_size, s.float64,
+                s.num_workers, s.compile, s.fast,
+            )  # fmt: skip
         return self._extractor
 
     def features(self, side: _Side, capture: int = 0) -> Features:
