@@ -21,7 +21,7 @@ from ganmetrics.inception import (
 
 @pytest.fixture(scope="module")
 def images() -> torch.Tensor:
-    return torch.from_numpy(calibration_images(12, 32, seed=99))
+    return torch.from_numpy(calibration_images(8, 32, seed=99))
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +69,14 @@ def test_fast_network_matches_torch_fidelity(reference, reference_features, imag
     exact = FastInception(reference, torch.float64).eval()
     with torch.inference_mode():
         pool3, logits = fast(images)
-        pool3_64, _ = exact(images)
+        pool3_64, _ = exact(images[:3])
     ref_pool3, ref_logits = reference_features
     scale = ref_pool3.abs().max().item()
     # float32 rounding differs between the two op orders; both stay this close to float64
     assert (pool3 - ref_pool3).abs().max().item() <= 2e-4 * max(scale, 1.0)
     assert (logits - ref_logits).abs().max().item() <= 5e-4 * max(ref_logits.abs().max().item(), 1)
-    err_ours = (pool3.double() - pool3_64).abs().max().item()
-    err_theirs = (ref_pool3.double() - pool3_64).abs().max().item()
+    err_ours = (pool3[:3].double() - pool3_64).abs().max().item()
+    err_theirs = (ref_pool3[:3].double() - pool3_64).abs().max().item()
     assert err_ours <= 2 * err_theirs + 1e-6
 
 
@@ -84,7 +84,7 @@ def test_extractor_on_arrays_matches_reference(extractor, reference_features, im
     from ganmetrics.sources import ArraySource
 
     features = extractor.extract(ArraySource(images.numpy()))
-    assert features.pool3.shape == (12, 2048) and features.logits.shape == (12, 1008)
+    assert features.pool3.shape == (8, 2048) and features.logits.shape == (8, 1008)
     np.testing.assert_allclose(features.pool3, reference_features[0].numpy(), atol=5e-4, rtol=0)
 
 
