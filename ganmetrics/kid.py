@@ -18,23 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ganmetrics.features import as_feature_matrix
+
 __all__ = ["DEFAULT_KID_SEED", "kernel_inception_distance"]
 
 #: torch-fidelity 0.4.0's default ``rng_seed`` (``torch_fidelity/defaults.py``).
 DEFAULT_KID_SEED = 2020
-
-
-def _as_features(features: np.ndarray, name: str) -> np.ndarray:
-    array = np.asarray(features)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (N, D), got shape {array.shape}; "
-            "pass one feature vector per row"
-        )
-    array = np.asarray(array, dtype=np.float64)
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contain NaN or infinite values; check the feature extractor")
-    return array
 
 
 def _cubic_kernel_sum(a: np.ndarray, b: np.ndarray, *, skip_diagonal: bool) -> float:
@@ -87,8 +76,8 @@ def kernel_inception_distance(
     for its extractor), so agreement is to round-off for float64 inputs and to float32 round-off
     otherwise. A slightly negative mean is valid and means the distributions are very close.
     """
-    real = _as_features(real_features, "real_features")
-    fake = _as_features(fake_features, "fake_features")
+    real = as_feature_matrix(real_features, "real_features")
+    fake = as_feature_matrix(fake_features, "fake_features")
     if real.shape[1] != fake.shape[1]:
         raise ValueError(
             f"real_features have {real.shape[1]} dimensions but fake_features have "

@@ -25,22 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ganmetrics.features import as_feature_matrix
+
 __all__ = ["density_coverage", "precision_recall"]
 
 _BLOCK_ELEMENTS = 1 << 23  # 64 MiB of float64 per distance block
-
-
-def _as_features(features: np.ndarray, name: str) -> np.ndarray:
-    array = np.asarray(features)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (N, D), got shape {array.shape}; "
-            "pass one feature vector per row"
-        )
-    array = np.ascontiguousarray(array, dtype=np.float64)
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contain NaN or infinite values; check the feature extractor")
-    return array
 
 
 def _check_pair(real: np.ndarray, fake: np.ndarray) -> None:
@@ -111,8 +100,8 @@ def precision_recall(
     set), which matches the paper and its reference code; ours computes in float64 whatever the
     input dtype. ``block_rows`` bounds memory (rows of each distance block; default: 64 MiB blocks).
     """
-    real = _as_features(real, "real")
-    fake = _as_features(fake, "fake")
+    real = as_feature_matrix(real, "real")
+    fake = as_feature_matrix(fake, "fake")
     _check_pair(real, fake)
     k = _check_k(k, real, "real")
     _check_k(k, fake, "fake")
@@ -149,8 +138,8 @@ def density_coverage(
     when both sets come from the same distribution); coverage is in [0, 1]. float64 throughout;
     ``block_rows`` bounds memory as in :func:`precision_recall`.
     """
-    real = _as_features(real, "real")
-    fake = _as_features(fake, "fake")
+    real = as_feature_matrix(real, "real")
+    fake = as_feature_matrix(fake, "fake")
     _check_pair(real, fake)
     if fake.shape[0] < 1:
         raise ValueError("fake has no samples; density and coverage need at least one")
