@@ -1,0 +1,227 @@
+"""Checkpoints of a training run: atomic, complete, and loadable with ``weights_only=True``.
+
+A checkpoint holds everything needed to continue a run exactly where it stopped: both networks
+(and the EMA copy of the generator), both Adam states, every random state (torch CPU, CUDA,
+NumPy, Python, and each dedicated ``torch.Generator`` of the trainer), the position in the data
+stream, the step count and the resolved config. Resuming on the CPU from step N and training N more
+steps gives the same weights, bit for bit, as 2N uninterrupted steps.
+
+Files live in ``RUN_DIR/checkpoints/``: ``step_00001000.pt`` ... (the last ``keep_checkpoints``
+are kept) and ``best.pt`` (lowest FID so far). Every write goes through
+:func:`ganmetrics.atomic.torch_save`, so a killed run never leaves a torn checkpoint behind.
+
+The generator export (``generator.pt``) is the ``ganmetrics.generator/1`` format of
+:func:`ganmetrics.sources.save_generator_export`, accepted by ``ganmetrics eval --fake``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganmetrics.atomic import torch_save
+from ganmetrics.errors import InputError
+
+CHECKPOINT_FORMAT = "ganmetrics_train.checkpoint/1"
+CHECKPOINT_DIRNAME = "checkpoints"
+BEST_NAME = "best.pt"
+GENERATOR_BUILDER = "ganmetrics_train.models:build_generator"
+Z_DISTRIBUTION = "uniform"
+_STEP_FILE = re.compile(r"^step_(\d+)\.pt$")
+
+
+def checkpoint_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / CHECKPOINT_DIRNAME
+
+
+def checkpoint_path(run_dir: str | Path, step: int) -> Path:
+    return checkpoint_dir(run_dir) / f"step_{step:08d}.pt"
+
+
+def best_checkpoint_path(run_dir: str | Path) -> Path:
+    return checkpoint_dir(run_dir) / BEST_NAME
+
+
+def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
+    """(step, path) of every periodic checkpoint in the run, oldest first."""
+    folder = checkpoint_dir(run_dir)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _STEP_FILE.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def prune_checkpoints(run_dir: str | Path, keep: int) -> None:
+    """Delete all but the ``keep`` most recent periodic checkpoints (``best.pt`` stays)."""
+    for _, path in list_checkpoints(run_dir)[:-keep]:
+        path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Random states as tensors and plain types (so that ``weights_only=True`` can load them).
+
+
+def capture_rng_state(generators: Mapping[str, torch.Generator]) -> dict[str, Any]:
+    """Every random state a run depends on: global torch CPU/CUDA, NumPy, Python, ``generators``."""
+    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    py_version, py_internal, py_gauss = random.getstate()
+    return {
+        "torch_cpu": torch.get_rng_state(),
+        "torch_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+        "numpy": {
+            "kind": str(np_kind),
+            "keys": torch.from_numpy(np.asarray(np_keys, dtype=np.int64)),
+            "pos": int(np_pos),
+            "has_gauss": int(np_has_gauss),
+            "cached_gaussian": float(np_gauss),
+        },
+        "python": {"version": int(py_version), "internal": list(py_internal), "gauss": py_gauss},
+        "generators": {name: gen.get_state() for name, gen in generators.items()},
+    }
+
+
+def restore_rng_state(state: Mapping[str, Any], generators: Mapping[str, torch.Generator]) -> None:
+    """Inverse of :func:`capture_rng_state`."""
+    torch.set_rng_state(state["torch_cpu"])
+    if state["torch_cuda"] and torch.cuda.is_available():
+        cuda_states = list(state["torch_cuda"])[: torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all(cuda_states)
+    numpy_state = state["numpy"]
+    np.random.set_state(
+        (
+            numpy_state["kind"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    python_state = state["python"]
+    random.setstate(
+        (python_state["version"], tuple(python_state["internal"]), python_state["gauss"])
+    )
+    for name, gen in generators.items():
+        gen.set_state(state["generators"][name])
+
+
+# --------------------------------------------------------------------------------------------
+# Saving and loading
+
+
+def tensors_finite(state_dict: Mapping[str, Any] | None) -> bool:
+    """Whether every floating-point tensor of a state dict is finite (no NaN, no inf)."""
+    if state_dict is None:
+        return True
+    return all(
+        bool(torch.isfinite(value).all())
+        for value in state_dict.values()
+        if isinstance(value, torch.Tensor) and value.is_floating_point()
+    )
+
+
+def save_checkpoint(path: str | Path, checkpoint: Mapping[str, Any]) -> None:
+    """Write ``checkpoint`` atomically; refuse one whose weights are not all finite."""
+    for key in ("generator", "discriminator", "generator_ema"):
+        if not tensors_finite(checkpoint.get(key)):
+            raise ValueError(f"refusing to save {path}: {key} has non-finite weights")
+    torch_save(path, {"format": CHECKPOINT_FORMAT, **checkpoint})
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint on the CPU with ``weights_only=True``."""
+    path = Path(path)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: checkpoint not found") from None
+    except Exception as exc:
+        message = " ".join(str(exc).split())[:200]
+        raise InputError(
+            f"{path}: not a loadable checkpoint ({type(exc).__name__}: {message}); delete it to "
+            "resume from the previous one"
+        ) from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise InputError(f"{path}: not a ganmetrics-train checkpoint ({CHECKPOINT_FORMAT})")
+    return checkpoint
+
+
+def latest_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest periodic checkpoint that loads, or ``None`` if the run has none."""
+    problems = []
+    for _, path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, load_checkpoint(path)
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InputError(problems[0])
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Generator export
+
+
+def export_generator(
+    run_dir: str | Path, output: str | Path | None = None, best: bool = False
+) -> Path:
+    """Write the run's generator (the EMA weights when the run kept an EMA) as ``generator.pt``.
+
+    Reads the latest periodic checkpoint, or ``best.pt`` with ``best=True``; the file is the
+    ``ganmetrics.generator/1`` format of :func:`ganmetrics.sources.save_generator_export`.
+    """
+    run_dir = Path(run_dir)
+    if best:
+        path = best_checkpoint_path(run_dir)
+        if not path.is_file():
+            raise InputError(
+                f"{path}: no best checkpoint (the run has not been evaluated yet); drop --best"
+            )
+        checkpoint = load_checkpoint(path)
+    else:
+        found = latest_checkpoint(run_dir)
+        if found is None:
+            raise InputError(
+                f"{checkpoint_dir(run_dir)}: no checkpoints; train the run first "
+                "(ganmetrics-train run --out RUN_DIR)"
+            )
+        checkpoint = found[1]
+    output = Path(output) if output is not None else run_dir / "generator.pt"
+    export_generator_from_checkpoint(checkpoint, output)
+    return output
+
+
+def export_generator_from_checkpoint(checkpoint: Mapping[str, Any], output: str | Path) -> None:
+    from ganmetrics_train.models import build_generator
+
+    builder_kwargs = dict(checkpoint["generator_config"])
+    generator = build_generator(**builder_kwargs)
+    state = checkpoint.get("generator_ema") or checkpoint["generator"]
+    generator.load_state_dict(state)
+    save_generator_module(generator, builder_kwargs, output)
+
+
+def save_generator_module(
+    generator: torch.nn.Module, builder_kwargs: Mapping[str, Any], output: str | Path
+) -> None:
+    """Save ``generator`` (built by ``build_generator(**builder_kwargs)``) in the export format."""
+    from ganmetrics.sources import save_generator_export
+
+    save_generator_export(
+        output,
+        generator,
+        GENERATOR_BUILDER,
+        dict(builder_kwargs),
+        int(builder_kwargs.get("z_dim", 128)),
+        Z_DISTRIBUTION,
+    )

@@ -1,0 +1,137 @@
+"""``ganmetrics-train``: exit codes, one-line errors, YAML + flags, export, resume, divergence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from ganmetrics_train import checkpoint as ckpt
+from ganmetrics_train.cli import main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+TINY = {
+    "arch": "sndcgan",
+    "dataset": "procedural",
+    "image_size": 8,
+    "dataset_options": {"num_images": 16},
+    "batch_size": 4,
+    "steps": 2,
+    "eval_every": 0,
+    "checkpoint_every": 2,
+    "sample_every": 0,
+    "log_every": 1,
+}
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert "Traceback" not in stderr
+    assert lines and lines[-1].startswith("error: ")
+    return lines[-1]
+
+
+def test_help_and_presets(capsys):
+    assert main(["--help"]) == 0
+    assert main(["run", "--help"]) == 0
+    assert "--lambda" in capsys.readouterr().out
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "sndcgan-cifar10-sn" in out and "Table 9" in out
+    assert main(["presets", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["sndcgan-cifar10-sn"]["norm"] == "sn"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--arch", "resnet50", "--dataset", "procedural"], "--arch 'resnet50'"),
+        (["--arch", "resnet19", "--dataset", "procedural"], "resnet19"),
+        (["--arch", "sndcgan", "--dataset", "procedural", "--lambda", "10"], "without a penalty"),
+        (["--arch", "sndcgan", "--dataset", "procedural", "--n-disc", "0"], "n_disc"),
+        (["--preset", "no-such-preset"], "unknown preset"),
+    ],
+)
+def test_bad_settings_exit_2_with_one_line(tmp_path, capsys, args, fragment):
+    assert main(["run", *args, "--out", str(tmp_path / "run")]) == 2
+    assert fragment in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_data_dir_names_what_was_expected(tmp_path, capsys):
+    missing = tmp_path / "no-cifar-here"
+    code = main(
+        ["run", "--arch", "sndcgan", "--dataset", "cifar10", "--data-dir", str(missing),
+         "--out", str(tmp_path / "run")]
+    )  # fmt: skip
+    assert code == 2
+    assert str(missing) in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+
+
+def test_yaml_flags_existing_dir_export_and_resume(tmp_path, capsys):
+    from ganmetrics.sources import load_generator_export
+
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text(yaml.safe_dump({**TINY, "lr": 1e-4}))
+    run_dir = tmp_path / "run"
+    args = ["run", "--config", str(config_file), "--out", str(run_dir), "--quiet"]
+    assert main([*args, "--lr", "0.001"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["step"] == 2
+    stored = json.loads((run_dir / "config.json").read_text())
+    assert stored["lr"] == 0.001 and stored["batch_size"] == 4
+
+    assert main(args) == 2
+    assert "--resume" in one_error_line(capsys.readouterr().err)
+
+    exported = tmp_path / "exported.pt"
+    assert main(["export", str(run_dir), "-o", str(exported)]) == 0
+    _module, header = load_generator_export(capsys.readouterr().out.strip())
+    assert header["builder_kwargs"]["image_size"] == 8
+    assert main(["export", str(run_dir), "--best"]) == 2  # never evaluated: no best.pt
+    capsys.readouterr()
+
+    # resume needs only --out; operational fields such as --steps may change
+    assert main(["run", "--out", str(run_dir), "--resume", "--quiet", "--steps", "3"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["step"] == 3
+    assert main(["run", "--out", str(run_dir), "--resume", "--quiet", "--lr", "0.01"]) == 2
+    assert "cannot change lr" in one_error_line(capsys.readouterr().err)
+
+
+def test_nan_loss_exits_1_and_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
+    import ganmetrics_train.train as train_module
+
+    real_loss = train_module.discriminator_loss
+    calls = {"count": 0}
+
+    def loss_that_explodes_at_step_4(loss, d_real, d_fake):
+        calls["count"] += 1
+        value = real_loss(loss, d_real, d_fake)
+        return value * float("nan") if calls["count"] == 4 else value
+
+    monkeypatch.setattr(train_module, "discriminator_loss", loss_that_explodes_at_step_4)
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text(yaml.safe_dump({**TINY, "steps": 6}))
+    run_dir = tmp_path / "run"
+    code = main(["run", "--config", str(config_file), "--out", str(run_dir), "--quiet"])
+    assert code == 1
+    message = one_error_line(capsys.readouterr().err)
+    assert "step 4" in message and "nan" in message and "step_00000002.pt" in message
+
+    assert [step for step, _ in ckpt.list_checkpoints(run_dir)] == [2]
+    state = ckpt.load_checkpoint(ckpt.checkpoint_path(run_dir, 2))
+    assert ckpt.tensors_finite(state["generator"]) and ckpt.tensors_finite(state["discriminator"])
+    assert not (run_dir / "done.json").exists()
+    assert not (run_dir / "generator.pt").exists()
