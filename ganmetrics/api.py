@@ -21,8 +21,13 @@ import numpy as np
 
 from ganmetrics import cache as feature_cache
 from ganmetrics.errors import InputError
-from ganmetrics.features import FeatureExtractor, Features
-from ganmetrics.inception import file_sha256, resolve_weights_path
+from ganmetrics.features import (
+    FeatureExtractor,
+    Features,
+    network_description,
+    network_variant,
+)
+from ganmetrics.inception import check_weights, file_sha256, resolve_weights_path
 from ganmetrics.protocols import get_protocol, resolve_count
 from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source, save_stats
 from ganmetrics.version import __version__
@@ -209,6 +214,17 @@ class Evaluator:
     ):
         self.settings = (settings or EvalSettings()).validated()
         self._extractor = extractor
+        self._network: dict[str, Any] | None = extractor.describe() if extractor else None
+
+    @property
+    def network(self) -> dict[str, Any]:
+        """Weights hash and network variant, known without loading the network (cache hits)."""
+        if self._network is None:
+            s = self.settings
+            weights = resolve_weights_path(s.inception_weights)
+            sha, standard = check_weights(weights)
+            self._network = network_description(weights, sha, standard, s.float64, s.fast, s.device)
+        return self._network
 
     @property
     def extractor(self) -> FeatureExtractor:
@@ -224,17 +240,19 @@ class Evaluator:
     def features(self, side: _Side, capture: int = 0) -> Features:
         """Features of one side, from the cache when possible."""
         assert side.source is not None
-        extractor = self.extractor
+        network = self.network
+        side.weights_sha256 = network["weights_sha256"]
         fingerprint = side.source.fingerprint() if self.settings.cache else None
         key = None
         if fingerprint is not None:
-            key = feature_cache.cache_key(fingerprint, extractor.weights_sha256, extractor.variant)
+            key = feature_cache.cache_key(
+                fingerprint, network["weights_sha256"], network_variant(network)
+            )
             cached = feature_cache.load(key)
             if cached is not None and len(cached) == side.num_images:
                 side.from_cache = True
-                side.weights_sha256 = extractor.weights_sha256
                 return cached
-        side.weights_sha256 = extractor.weights_sha256
+        extractor = self.extractor
         source: ImageSource = side.source
         if capture:
             source = _CapturingSource(side.source, capture)
@@ -341,8 +359,8 @@ class Evaluator:
             "seconds": round(time.time() - started, 3),
             "environment": _environment(),
         }
-        if self._extractor is not None:
-            meta.update(self._extractor.describe())
+        if self._network is not None:
+            meta.update(self._network)
         else:
             meta["standard_weights"] = None  # no network ran: both sides came from stats files
         return meta
@@ -475,7 +493,7 @@ def compute_stats(
         "source": side.describe(),
         "settings": resolved.to_dict(),
         "environment": _environment(),
-        **evaluator.extractor.describe(),
+        **evaluator.network,
     }
     fingerprint = side.source.fingerprint() or ""
     if out is not None:
@@ -484,7 +502,7 @@ def compute_stats(
             mu,
             sigma,
             n=side.num_images,
-            weights_sha256=evaluator.extractor.weights_sha256,
+            weights_sha256=evaluator.network["weights_sha256"],
             source_fingerprint=fingerprint,
             ganmetrics_version=__version__,
             meta_json=json.dumps(meta),

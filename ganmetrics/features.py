@@ -158,6 +158,30 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def network_description(
+    weights_path: str | os.PathLike,
+    weights_sha256: str,
+    standard_weights: bool,
+    float64: bool,
+    fast: bool,
+    device: str | torch.device | None,
+) -> dict:
+    """The settings that determine the features, recorded in every result (no network needed)."""
+    return {
+        "weights_path": str(weights_path),
+        "weights_sha256": weights_sha256,
+        "standard_weights": standard_weights,
+        "feature_dtype": "float64" if float64 else "float32",
+        "network": "folded" if fast else "torch-fidelity",
+        "device": str(torch.device(device or default_device())),
+    }
+
+
+def network_variant(description: dict) -> str:
+    """What, besides the weights, determines the features bit for bit (part of cache keys)."""
+    return f"{description['feature_dtype']}/{description['network']}"
+
+
 class FeatureExtractor:
     """Extract Inception pool3 features and unbiased logits from image sources.
 
@@ -204,19 +228,18 @@ class FeatureExtractor:
 
     @property
     def variant(self) -> str:
-        """What, besides the weights, determines the features bit for bit (part of cache keys)."""
-        return f"{self.dtype_name}/{'folded' if self.fast else 'torch-fidelity'}"
+        return network_variant(self.describe())
 
     def describe(self) -> dict:
         """The settings that determine the features, recorded in every result."""
-        return {
-            "weights_path": str(self.weights_path),
-            "weights_sha256": self.weights_sha256,
-            "standard_weights": self.standard_weights,
-            "feature_dtype": self.dtype_name,
-            "network": "folded" if self.fast else "torch-fidelity",
-            "device": str(self.device),
-        }
+        return network_description(
+            self.weights_path,
+            self.weights_sha256,
+            self.standard_weights,
+            self.dtype == torch.float64,
+            self.fast,
+            self.device,
+        )
 
     def features_of_batches(self, batches: Iterable[np.ndarray | torch.Tensor]) -> Iterator[tuple]:
         """Yield ``(pool3, logits)`` numpy arrays for each uint8 (B, 3, H, W) batch."""
