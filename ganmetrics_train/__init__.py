@@ -1,1 +1,2 @@
-"""ganmetrics_train: every GAN of "The GAN Landscape" (Kurach, Lucic et al.), as compare_gan ran it."""
+"""ganmetrics_train: every GAN of "The GAN Landscape" (Kurach, Lucic et al.), as compare_gan ran
+it."""

@@ -177,7 +177,8 @@ def export_generator(
 ) -> Path:
     """Write the run's generator (the EMA weights when the run kept an EMA) as ``generator.pt``.
 
-    Reads the latest periodic checkpoint, or ``best.pt`` with ``best=True``; the file is the
+    Reads the latest periodic checkpoint, or ``best.pt`` with ``best=True`` (then written to
+    ``best_generator.pt`` by default, leaving the final export in place); the file is the
     ``ganmetrics.generator/1`` format of :func:`ganmetrics.sources.save_generator_export`.
     """
     run_dir = Path(run_dir)
@@ -196,7 +197,8 @@ def export_generator(
                 "(ganmetrics-train run --out RUN_DIR)"
             )
         checkpoint = found[1]
-    output = Path(output) if output is not None else run_dir / "generator.pt"
+    default_name = "best_generator.pt" if best else "generator.pt"
+    output = Path(output) if output is not None else run_dir / default_name
     export_generator_from_checkpoint(checkpoint, output)
     return output
 

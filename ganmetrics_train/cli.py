@@ -216,7 +216,12 @@ def run(config_file, preset, out, resume, overwrite, quiet, **flags) -> None:
     type=click.Path(dir_okay=False),
     help="Where to write the export (default RUN_DIR/generator.pt).",
 )
-@click.option("--best", is_flag=True, help="Export best.pt (lowest FID) instead of the latest.")
+@click.option(
+    "--best",
+    is_flag=True,
+    help="Export best.pt (lowest FID) instead of the latest checkpoint; written to "
+    "best_generator.pt unless -o is given.",
+)
 def export(run_dir: str, output: str | None, best: bool) -> None:
     """Write the generator of RUN_DIR in the ganmetrics.generator/1 format."""
     from ganmetrics_train.checkpoint import export_generator

@@ -25,6 +25,7 @@ import contextlib
 import copy
 import dataclasses
 import hashlib
+import json
 import math
 import os
 import random
@@ -61,6 +62,22 @@ from ganmetrics_train.run_logging import (
 
 #: Images generated per forward pass when sampling for grids and evaluation.
 GENERATION_BATCH = 250
+
+
+def _last_score_at(scores_path: Path, step: int) -> dict[str, Any] | None:
+    """The scores line already recorded for ``step``, so a resumed run does not evaluate twice."""
+    if not scores_path.is_file():
+        return None
+    found = None
+    with open(scores_path) as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn last line from a killed run
+            if isinstance(record, dict) and record.get("step") == step:
+                found = record
+    return found
 
 
 class TrainingDiverged(RuntimeError):
@@ -568,6 +585,7 @@ class Trainer:
         self.best_fid = state["best"]["fid"]
         self.best_step = state["best"]["step"]
         self.elapsed_before = float(state["elapsed_s"])
+        self.last_scores = _last_score_at(self.run_dir / "scores.jsonl", self.step)
         return int(state["data_next_batch"])
 
     def _recover_best(self) -> None:
