@@ -260,7 +260,11 @@ def _run_with_ray(
 
 
 def summarize(runs: list[SweepRun], statuses: list[dict[str, Any]] | None = None) -> list[dict]:
-    """Median and best final FID over the seeds of each setting, sorted by median (Tables 7-9)."""
+    """Median and best final FID over the seeds of each setting, sorted by median (Tables 7-9).
+
+    Only finished runs count: a run that diverged or stopped early is left out of the median
+    (``runs_with_fid`` says how many seeds contributed), never counted with an earlier score.
+    """
     from ganmetrics_train.train import run_status
 
     statuses = statuses or [run_status(run.config.out) for run in runs]
@@ -273,7 +277,7 @@ def summarize(runs: list[SweepRun], statuses: list[dict[str, Any]] | None = None
         )
         row["seeds"] += 1
         status = by_run.get(str(run.run_dir)) or run_status(run.run_dir)
-        if status.get("final_fid") is not None:
+        if status.get("done") and status.get("final_fid") is not None:
             row["fids"].append(status["final_fid"])
     table = []
     for row in rows.values():

@@ -149,3 +149,16 @@ def test_local_engine_runs_two_tiny_configs_and_skips_them_afterwards(tmp_path, 
     assert [status["status"] for status in again] == ["skipped (finished)"] * 2
     assert len(evaluated) == 2
     assert sweep_lib.summarize(runs, again) == table
+
+
+def test_summary_leaves_out_unfinished_runs(tmp_path):
+    runs = sweep_lib.expand_sweep(BASE, "table1a", 3, tmp_path)[:3]  # one setting, three seeds
+    assert len({run.setting.name for run in runs}) == 1
+    statuses = [
+        {"run_dir": str(runs[0].run_dir), "done": True, "final_fid": 30.0},
+        {"run_dir": str(runs[1].run_dir), "done": True, "final_fid": 20.0},
+        {"run_dir": str(runs[2].run_dir), "done": False, "final_fid": 5.0},  # diverged early
+    ]
+    (row,) = sweep_lib.summarize(runs, statuses)
+    assert row["runs_with_fid"] == 2 and row["seeds"] == 3
+    assert row["median_fid"] == 25.0 and row["best_fid"] == 20.0
