@@ -72,7 +72,13 @@ def main() -> None:
     parser.add_argument("--num", type=int, default=512, help="images per set")
     parser.add_argument("--size", type=int, default=32, help="image side (32: CIFAR-10)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--skip-cli", action="store_true", help="no end-to-end CLI runs")
+    parser.add_argument("--skip-features", action="store_true", help="no in-process feature runs")
+    parser.add_argument(
+        "--skip-peer-cli",
+        action="store_true",
+        help="end to end: only ganmetrics cold vs warm (for large --num)",
+    )
     parser.add_argument("--out", default="bench/results/features.json")
     args = parser.parse_args()
 
@@ -82,20 +88,7 @@ def main() -> None:
         weights = str(make_random_inception_weights(workdir / "random.pth", seed=0))
     images = calibration_images(args.num, args.size, seed=3)
 
-    reference = build_torch_fidelity_inception(weights)
-    extractor = FeatureExtractor(weights, device="cpu", batch_size=args.batch_size, num_workers=0)
-    warm = images[: args.batch_size]
-    torch_fidelity_features(reference, warm, args.batch_size)
-    extractor.extract(ArraySource(warm))
-
-    t_theirs, theirs = timed(lambda: torch_fidelity_features(reference, images, args.batch_size))
-    t_ours, ours = timed(lambda: extractor.extract(ArraySource(images)).pool3)
-    exact = FastInception(reference, torch.float64).eval()
-    with torch.inference_mode():
-        truth = torch.cat([exact(torch.from_numpy(images[i : i + 64]))[0]
-                           for i in range(0, min(len(images), 128), 64)]).numpy()  # fmt: skip
-    probe = len(truth)
-    results = {
+    results: dict = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "cores": os.cpu_count(),
@@ -104,58 +97,88 @@ def main() -> None:
         },
         "num_images": args.num,
         "image_size": args.size,
-        "features": {
-            "torch_fidelity_images_per_s": args.num / t_theirs,
-            "ganmetrics_images_per_s": args.num / t_ours,
-            "speedup": t_theirs / t_ours,
-            "max_abs_diff_vs_torch_fidelity": float(np.abs(ours - theirs).max()),
-            "max_abs_pool3": float(np.abs(theirs).max()),
-            "max_abs_diff_ours_vs_float64": float(np.abs(ours[:probe] - truth).max()),
-            "max_abs_diff_torch_fidelity_vs_float64": float(np.abs(theirs[:probe] - truth).max()),
-        },
     }
+    if not args.skip_features:
+        results["features"] = measure_features(weights, images, args.batch_size)
 
     if not args.skip_cli:
-        real, fake = workdir / "real", workdir / "fake"
-        write_folder(real, images)
-        write_folder(fake, calibration_images(args.num, args.size, seed=4))
-        env = dict(os.environ, GANMETRICS_CACHE=str(workdir / "cache"),
-                   GANMETRICS_INCEPTION_WEIGHTS=weights)  # fmt: skip
+        results["end_to_end"] = measure_cli(workdir, weights, images, args.num, args.size,
+                                            with_peer=not args.skip_peer_cli)  # fmt: skip
+    report(results, args)
+
+
+def measure_features(weights: str, images: np.ndarray, batch_size: int) -> dict:
+    reference = build_torch_fidelity_inception(weights)
+    extractor = FeatureExtractor(weights, device="cpu", batch_size=batch_size, num_workers=0)
+    warm = images[:batch_size]
+    torch_fidelity_features(reference, warm, batch_size)
+    extractor.extract(ArraySource(warm))
+    num = len(images)
+    t_theirs, theirs = timed(lambda: torch_fidelity_features(reference, images, batch_size))
+    t_ours, ours = timed(lambda: extractor.extract(ArraySource(images)).pool3)
+    exact = FastInception(reference, torch.float64).eval()
+    with torch.inference_mode():
+        truth = torch.cat([exact(torch.from_numpy(images[i : i + 64]))[0]
+                           for i in range(0, min(len(images), 128), 64)]).numpy()  # fmt: skip
+    probe = len(truth)
+    return {
+        "torch_fidelity_images_per_s": num / t_theirs,
+        "ganmetrics_images_per_s": num / t_ours,
+        "speedup": t_theirs / t_ours,
+        "max_abs_diff_vs_torch_fidelity": float(np.abs(ours - theirs).max()),
+        "max_abs_pool3": float(np.abs(theirs).max()),
+        "max_abs_diff_ours_vs_float64": float(np.abs(ours[:probe] - truth).max()),
+        "max_abs_diff_torch_fidelity_vs_float64": float(np.abs(theirs[:probe] - truth).max()),
+    }
+
+
+def measure_cli(workdir: Path, weights: str, images: np.ndarray, num: int, size: int,
+                with_peer: bool) -> dict:  # fmt: skip
+    real, fake = workdir / "real", workdir / "fake"
+    write_folder(real, images)
+    write_folder(fake, calibration_images(num, size, seed=4))
+    env = dict(os.environ, GANMETRICS_CACHE=str(workdir / "cache"),
+               GANMETRICS_INCEPTION_WEIGHTS=weights)  # fmt: skip
+    ours_cli = [sys.executable, "-m", "ganmetrics.cli", "fid", "--real", str(real),
+                "--fake", str(fake), "--quiet"]  # fmt: skip
+    measured: dict = {}
+    if with_peer:
         theirs_cli = [sys.executable, "-m", "torch_fidelity.fidelity", "--fid", "--input1",
                       str(fake), "--input2", str(real), "--feature-extractor-weights-path",
                       weights, "--silent", "--cpu", "--no-cache"]  # fmt: skip
-        ours_cli = [sys.executable, "-m", "ganmetrics.cli", "fid", "--real", str(real),
-                    "--fake", str(fake), "--quiet"]  # fmt: skip
-        t_fidelity = run_cli(theirs_cli, env)
-        t_cold = run_cli(ours_cli, env)
-        t_warm_fake_only = run_cli(ours_cli, env)
-        results["end_to_end"] = {
-            "torch_fidelity_cli_s": t_fidelity,
-            "ganmetrics_cold_s": t_cold,
-            "ganmetrics_warm_cache_s": t_warm_fake_only,
-            "speedup_cold_vs_torch_fidelity": t_fidelity / t_cold,
-            "warm_vs_cold": t_cold / t_warm_fake_only,
-        }
+        measured["torch_fidelity_cli_s"] = run_cli(theirs_cli, env)
+    measured["ganmetrics_cold_s"] = run_cli(ours_cli, env)
+    measured["ganmetrics_warm_cache_s"] = run_cli(ours_cli, env)
+    measured["warm_vs_cold"] = measured["ganmetrics_cold_s"] / measured["ganmetrics_warm_cache_s"]
+    if with_peer:
+        measured["speedup_cold_vs_torch_fidelity"] = (
+            measured["torch_fidelity_cli_s"] / measured["ganmetrics_cold_s"]
+        )
+    return measured
 
+
+def report(results: dict, args: argparse.Namespace) -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
-    feats = results["features"]
     print("| measure | torch-fidelity | ganmetrics | ratio |")
     print("|---|---|---|---|")
-    print(f"| features, images/s ({args.num} × {args.size}px, CPU) | "
-          f"{feats['torch_fidelity_images_per_s']:.2f} | {feats['ganmetrics_images_per_s']:.2f} | "
-          f"{feats['speedup']:.2f}× |")  # fmt: skip
-    print(f"| max abs pool3 difference | — | {feats['max_abs_diff_vs_torch_fidelity']:.2e} | "
-          f"(pool3 up to {feats['max_abs_pool3']:.2f}) |")  # fmt: skip
-    vs_truth = feats["max_abs_diff_torch_fidelity_vs_float64"]
-    print(f"| max abs diff vs float64 forward | {vs_truth:.2e}"
-          f" | {feats['max_abs_diff_ours_vs_float64']:.2e} | |")  # fmt: skip
-    if "end_to_end" in results:
-        e2e = results["end_to_end"]
-        print(
-            f"| `fid` of two folders, cold (s) | {e2e['torch_fidelity_cli_s']:.1f} | "
-            f"{e2e['ganmetrics_cold_s']:.1f} | {e2e['speedup_cold_vs_torch_fidelity']:.2f}× |"
-        )
+    feats = results.get("features")
+    if feats:
+        print(f"| features, images/s ({args.num} × {args.size}px, CPU) | "
+              f"{feats['torch_fidelity_images_per_s']:.2f} | "
+              f"{feats['ganmetrics_images_per_s']:.2f} | {feats['speedup']:.2f}× |")  # fmt: skip
+        print(f"| max abs pool3 difference | — | {feats['max_abs_diff_vs_torch_fidelity']:.2e} | "
+              f"(pool3 up to {feats['max_abs_pool3']:.2f}) |")  # fmt: skip
+        print(f"| max abs diff vs float64 forward | "
+              f"{feats['max_abs_diff_torch_fidelity_vs_float64']:.2e} | "
+              f"{feats['max_abs_diff_ours_vs_float64']:.2e} | |")  # fmt: skip
+    e2e = results.get("end_to_end")
+    if e2e:
+        peer = e2e.get("torch_fidelity_cli_s")
+        ratio = e2e.get("speedup_cold_vs_torch_fidelity")
+        print(f"| `fid` of two folders of {args.num}, cold (s) | "
+              f"{'—' if peer is None else f'{peer:.1f}'} | {e2e['ganmetrics_cold_s']:.1f} | "
+              f"{'' if ratio is None else f'{ratio:.2f}×'} |")  # fmt: skip
         print(f"| `fid` again, warm cache (s) | — | {e2e['ganmetrics_warm_cache_s']:.1f} | "
               f"{e2e['warm_vs_cold']:.1f}× faster than cold |")  # fmt: skip
 

@@ -28,34 +28,7 @@ from ganmetrics.datasets import (
 from ganmetrics.errors import InputError
 
 # ---------------------------------------------------------------------------------------------
-# Fixtures: the official formats, in miniature
-
-CIFAR_IMAGES_PER_FILE = {**{f"data_batch_{i}": 2 for i in range(1, 6)}, "test_batch": 3}
-
-
-@pytest.fixture(scope="session")
-def cifar_root(tmp_path_factory) -> tuple[Path, dict[str, np.ndarray]]:
-    """Parent folder holding ``cifar-10-batches-py/`` with all six batch files."""
-    parent = tmp_path_factory.mktemp("cifar")
-    folder = parent / "cifar-10-batches-py"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    arrays = {}
-    for name, count in CIFAR_IMAGES_PER_FILE.items():
-        data = rng.integers(0, 256, size=(count, 3072), dtype=np.uint8)
-        arrays[name] = data
-        batch = {
-            b"batch_label": f"{name} of 5".encode(),
-            b"labels": [int(x) for x in rng.integers(0, 10, size=count)],
-            b"data": data,
-            b"filenames": [f"img_{name}_{i}.png".encode() for i in range(count)],
-        }
-        with open(folder / name, "wb") as handle:
-            pickle.dump(batch, handle, protocol=2)
-    with open(folder / "batches.meta", "wb") as handle:
-        pickle.dump({b"label_names": [b"airplane"] * 10, b"num_vis": 3072}, handle, protocol=2)
-    return parent, arrays
-
+# Fixtures: the official formats, in miniature (CIFAR-10's pickles live in conftest.py)
 
 CELEBA_COUNT = 12
 

@@ -325,3 +325,23 @@ def test_stats_from_other_weights_refused(image_sets, extractor, tmp_path):
     save_stats(foreign, stats.mu, stats.sigma, n=24, weights_sha256="0" * 64)
     with pytest.raises(InputError, match="recompute the stats"):
         ganmetrics.fid(foreign, image_sets["fake"], extractor=extractor)
+
+
+def test_cli_stats_reference_refuses_incomplete_copy(cifar_root, inception_weights_path, tmp_path):
+    root, _ = cifar_root
+    out = tmp_path / "cifar10-test.npz"
+    result = _cli(["stats", "--reference", "cifar10-test", "--data-dir", str(root), "-o", str(out)],
+                  inception_weights_path)  # fmt: skip
+    _assert_one_line_error(result, "10000")
+    assert not out.exists()
+
+
+def test_cli_demo_runs_every_metric(inception_weights_path, tmp_path):
+    out_dir = tmp_path / "demo"
+    weights = ["--inception-weights", str(inception_weights_path)]
+    result = CliRunner().invoke(main, ["demo", "--out", str(out_dir), "--num", "20", *weights])
+    assert result.exit_code == 0, result.output
+    written = json.loads((out_dir / "result.json").read_text())
+    for key in ("fid", "is_mean", "kid_mean", "precision", "recall", "msssim"):
+        assert key in written
+    assert written["fid"] > 0 and len(list((out_dir / "real").iterdir())) == 20
