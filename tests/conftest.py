@@ -49,6 +49,17 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
             os.environ[key] = value
 
 
+@pytest.fixture(scope="module")
+def single_torch_thread():
+    """Tiny models run fastest single-threaded, and do not fight parallel test workers."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def inception_weights_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared = _shared_dir(tmp_path_factory)

@@ -27,13 +27,7 @@ from ganmetrics.msssim import (
 SETTINGS = settings(max_examples=20, deadline=None)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_torch_thread():
-    """The images here are tiny: one thread avoids thread-pool overhead on a shared machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def smooth_images(rng: np.random.Generator, count: int, height: int, width: int) -> np.ndarray:

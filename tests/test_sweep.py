@@ -7,19 +7,12 @@ import math
 import sys
 
 import pytest
-import torch
 
 from ganmetrics.errors import InputError
 from ganmetrics_train import sweep as sweep_lib
 from ganmetrics_train.cli import main
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 BASE = {"arch": "sndcgan", "dataset": "cifar10", "data_dir": "data/cifar10", "norm": "sn"}

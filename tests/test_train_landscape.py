@@ -51,12 +51,7 @@ def test_cover_reaches_every_option():
         assert {case[3] for case in mine} == set(accepted_norms(arch))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.mark.parametrize(("arch", "loss", "penalty", "norm"), covering_cases())

@@ -17,14 +17,7 @@ from ganmetrics_train.config import build_config
 from ganmetrics_train.run_logging import append_jsonl, image_grid, read_jsonl
 from ganmetrics_train.train import Trainer, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny models run fastest single-threaded (and do not fight parallel test workers)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def tiny(out, **values):
