@@ -940,7 +940,36 @@ class _GeneratedImages:
         return converted
 
 
-class CallableGeneratorSource(ImageSource):
+class _GeneratorSource(ImageSource):
+    """Images drawn on demand: ``num`` of them, never cached, size known once drawn."""
+
+    num: int
+    _size: tuple[int, int] | None = None
+
+    def __len__(self) -> int:
+        return self.num
+
+    def fingerprint(self) -> None:
+        return None
+
+    @property
+    def image_size(self) -> tuple[int, int] | None:
+        return self._size
+
+    def limit(self, num: int) -> ImageSource:
+        limited = copy.copy(self)
+        limited.num = _require_num(self.description, num)
+        return limited
+
+    def _pieces(self) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def batches(self, batch_size: int, num_workers: int = 0) -> Iterator[np.ndarray]:
+        _check_batch_size(batch_size)
+        yield from _rebatch(self._pieces(), batch_size)
+
+
+class CallableGeneratorSource(_GeneratorSource):
     """``num`` images from ``fn(n, seed)``, called in fixed chunks (see module rules)."""
 
     def __init__(
@@ -958,28 +987,13 @@ class CallableGeneratorSource(ImageSource):
         self.num = _require_num(self.description, num)
         self.seed = int(seed)
         self.value_range = parse_value_range(value_range, self.description)
-        self._size: tuple[int, int] | None = None
-
-    def __len__(self) -> int:
-        return self.num
-
-    def fingerprint(self) -> None:
-        return None
-
-    @property
-    def image_size(self) -> tuple[int, int] | None:
-        return self._size
+        self._size = None
 
     def chunk_seed(self, chunk_index: int) -> int:
         """The seed ``fn`` receives for chunk ``chunk_index``: ``seed * 100003 + chunk_index``."""
         return self.seed * CHUNK_SEED_STRIDE + chunk_index
 
-    def limit(self, num: int) -> ImageSource:
-        limited = copy.copy(self)
-        limited.num = _require_num(self.description, num)
-        return limited
-
-    def _chunks(self) -> Iterator[np.ndarray]:
+    def _pieces(self) -> Iterator[np.ndarray]:
         generated = _GeneratedImages(self.description, self.value_range)
         produced = 0
         chunk_index = 0
@@ -992,10 +1006,6 @@ class CallableGeneratorSource(ImageSource):
             produced += keep
             chunk_index += 1
 
-    def batches(self, batch_size: int, num_workers: int = 0) -> Iterator[np.ndarray]:
-        _check_batch_size(batch_size)
-        yield from _rebatch(self._chunks(), batch_size)
-
 
 def _module_device(module: torch.nn.Module) -> torch.device:
     for tensor in module.parameters():
@@ -1005,7 +1015,7 @@ def _module_device(module: torch.nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-class ModuleGeneratorSource(ImageSource):
+class ModuleGeneratorSource(_GeneratorSource):
     """``num`` images from an ``nn.Module`` mapping z (n, z_dim) to images in [0, 1].
 
     z is drawn in chunks of 500 rows from ``torch.Generator().manual_seed(seed)``; the module
@@ -1041,22 +1051,7 @@ class ModuleGeneratorSource(ImageSource):
         self.z_distribution = z_distribution
         self.device = torch.device(device) if device is not None else _module_device(module)
         self.module = module.to(self.device) if device is not None else module
-        self._size: tuple[int, int] | None = None
-
-    def __len__(self) -> int:
-        return self.num
-
-    def fingerprint(self) -> None:
-        return None
-
-    @property
-    def image_size(self) -> tuple[int, int] | None:
-        return self._size
-
-    def limit(self, num: int) -> ImageSource:
-        limited = copy.copy(self)
-        limited.num = _require_num(self.description, num)
-        return limited
+        self._size = None
 
     def latent_chunks(self) -> Iterator[torch.Tensor]:
         """The z stream: float32 CPU tensors of ``GENERATOR_CHUNK`` rows each, forever."""
@@ -1083,10 +1078,6 @@ class ModuleGeneratorSource(ImageSource):
                 produced += keep
                 if produced >= self.num:
                     return
-
-    def batches(self, batch_size: int, num_workers: int = 0) -> Iterator[np.ndarray]:
-        _check_batch_size(batch_size)
-        yield from _rebatch(self._pieces(), batch_size)
 
 
 def resolve_callable_spec(spec: str) -> Any:
