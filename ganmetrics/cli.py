@@ -265,9 +265,12 @@ _metric_command("prc", ("prc",), "Precision/recall (Kynkäänniemi) and density/
               help="Output .npz (pytorch-fid compatible mu/sigma plus metadata).")  # fmt: skip
 @click.option("--reference", default=None, help="Build a reference set of the manifest instead.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Local copy of the dataset.")
+@click.option("--image-size", type=int, default=None,
+              help="With --reference: side to bring larger originals to (e.g. 128 for a folder "
+                   "of 1024-px CelebA-HQ images).")  # fmt: skip
 @click.option("--num", type=int, default=None, help="Use the first N images.")
 @evaluation_options
-def stats(source, out, reference, data_dir, num, **kwargs):
+def stats(source, out, reference, data_dir, image_size, num, **kwargs):
     """Write Inception statistics of SOURCE (or of a --reference set) to an .npz."""
     from ganmetrics.api import compute_stats
 
@@ -282,7 +285,8 @@ def stats(source, out, reference, data_dir, num, **kwargs):
 
             if data_dir is None:
                 raise InputError(f"stats --reference {reference}: pass --data-dir DIR")
-            spec = open_reference(reference, data_dir)
+            options = {} if image_size is None else {"image_size": image_size}
+            spec = open_reference(reference, data_dir, **options)
         result = compute_stats(spec, out, num_real=num, **settings)
         click.echo(f"wrote {out}: mu {result.mu.shape}, sigma {result.sigma.shape}, "
                    f"n={result.num_images}")  # fmt: skip
