@@ -23,6 +23,8 @@ squared (the same ordering as comparing distances).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from ganmetrics.features import as_feature_matrix
@@ -69,19 +71,35 @@ def _squared_distances(
     return distances
 
 
+def _distance_blocks(
+    rows: np.ndarray,
+    rows_sq_norms: np.ndarray,
+    columns: np.ndarray,
+    columns_sq_norms: np.ndarray,
+    block_rows: int | None,
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(start, stop, squared distances of rows[start:stop] to every column)``, block by block."""
+    count = rows.shape[0]
+    step = _block_rows(columns.shape[0], block_rows)
+    for start in range(0, count, step):
+        stop = min(start + step, count)
+        yield (
+            start,
+            stop,
+            _squared_distances(
+                rows[start:stop], rows_sq_norms[start:stop], columns, columns_sq_norms
+            ),
+        )
+
+
 def _knn_squared_radii(
     features: np.ndarray, sq_norms: np.ndarray, k: int, block_rows: int | None
 ) -> np.ndarray:
     """Squared distance from each sample to its k-th nearest neighbour in the same set, itself
     excluded (by index; duplicates of a sample count as neighbours at distance 0)."""
-    count = features.shape[0]
-    step = _block_rows(count, block_rows)
-    radii = np.empty(count, dtype=np.float64)
-    for start in range(0, count, step):
-        stop = min(start + step, count)
-        distances = _squared_distances(
-            features[start:stop], sq_norms[start:stop], features, sq_norms
-        )
+    radii = np.empty(features.shape[0], dtype=np.float64)
+    blocks = _distance_blocks(features, sq_norms, features, sq_norms, block_rows)
+    for start, stop, distances in blocks:
         rows = np.arange(stop - start)
         distances[rows, start + rows] = np.inf
         radii[start:stop] = np.partition(distances, k - 1, axis=1)[:, k - 1]
@@ -112,12 +130,8 @@ def precision_recall(
 
     fake_in_real_manifold = np.zeros(fake.shape[0], dtype=bool)
     real_in_fake_manifold = np.zeros(real.shape[0], dtype=bool)
-    step = _block_rows(real.shape[0], block_rows)
-    for start in range(0, fake.shape[0], step):
-        stop = min(start + step, fake.shape[0])
-        distances = _squared_distances(
-            fake[start:stop], fake_sq_norms[start:stop], real, real_sq_norms
-        )
+    blocks = _distance_blocks(fake, fake_sq_norms, real, real_sq_norms, block_rows)
+    for start, stop, distances in blocks:
         fake_in_real_manifold[start:stop] = (distances <= real_radii[None, :]).any(axis=1)
         real_in_fake_manifold |= (distances <= fake_radii[start:stop, None]).any(axis=0)
     return float(fake_in_real_manifold.mean()), float(real_in_fake_manifold.mean())
@@ -150,12 +164,7 @@ def density_coverage(
 
     balls_containing_fakes = 0
     real_covered = np.zeros(real.shape[0], dtype=bool)
-    step = _block_rows(real.shape[0], block_rows)
-    for start in range(0, fake.shape[0], step):
-        stop = min(start + step, fake.shape[0])
-        distances = _squared_distances(
-            fake[start:stop], fake_sq_norms[start:stop], real, real_sq_norms
-        )
+    for _, _, distances in _distance_blocks(fake, fake_sq_norms, real, real_sq_norms, block_rows):
         inside = distances < real_radii[None, :]
         balls_containing_fakes += int(np.count_nonzero(inside))
         real_covered |= inside.any(axis=0)
