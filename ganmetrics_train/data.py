@@ -22,42 +22,17 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.utils.data
 
 from ganmetrics.datasets import Dataset, open_dataset
 from ganmetrics.errors import InputError
+from ganmetrics.images import ReadFailure, read_in_workers, stack
 from ganmetrics.sources import IndexedImageSource
 
 
-class _ReadError(str):
-    """An :class:`InputError` message raised while decoding in a worker, passed back as data.
-
-    Exceptions in ``DataLoader`` workers reach the main process wrapped in a multi-line traceback;
-    returning the message keeps the user's error to one line.
-    """
-
-
-class _Images(torch.utils.data.Dataset):
-    """Map-style view of an indexed source, decoded in ``DataLoader`` workers."""
-
-    def __init__(self, source: IndexedImageSource):
-        self.source = source
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def __getitem__(self, index: int) -> np.ndarray | _ReadError:
-        try:
-            return self.source.read(int(index))
-        except InputError as error:
-            return _ReadError(error)
-
-
-def _collate_uint8(images: list[np.ndarray | _ReadError]) -> torch.Tensor | _ReadError:
-    for image in images:
-        if isinstance(image, _ReadError):
-            return image
-    return torch.from_numpy(np.stack(images))
+def _collate_tensor(items: list[np.ndarray | ReadFailure]) -> torch.Tensor | ReadFailure:
+    """Stack decoded images into a uint8 tensor (pinnable), or pass the read failure on."""
+    batch = stack(items)
+    return batch if isinstance(batch, ReadFailure) else torch.from_numpy(batch)
 
 
 class BatchSchedule:
@@ -107,9 +82,16 @@ class TrainingBatches(Iterator[torch.Tensor]):
     its ``k``-th batch (0-based) on; the epoch and offset are computed, nothing is replayed.
     :attr:`next_batch` is the number to store in a checkpoint. Pixels are ``uint8 / 255``.
 
-    With ``num_workers > 0`` a ``DataLoader`` with an endless batch sampler decodes in that many
-    worker processes (started on the first ``next``, kept until :meth:`close`); with 0 the images
-    are read in this process.
+    Data sets that fit in memory (``dataset.in_memory``: CIFAR-10, CelebA-HQ-128, procedural) are
+    loaded once, on the first ``next``, as one uint8 tensor on ``device``; each batch is gathered
+    there by the epoch's permutation (kept on the device too), so no image crosses from the host
+    per step. Other data sets are decoded per batch: with ``num_workers > 0`` by a ``DataLoader``
+    with an endless batch sampler in that many worker processes (started on the first ``next``,
+    kept until :meth:`close`), with 0 in this process. Either way batch ``b`` holds the same
+    images, so the two paths give equal batches, and both resume bit-exactly.
+
+    ``device`` (default: the CPU) is where batches are returned; ``in_memory`` overrides the data
+    set's choice (``None``: ask the data set).
     """
 
     def __init__(
@@ -121,6 +103,8 @@ class TrainingBatches(Iterator[torch.Tensor]):
         start_batch: int = 0,
         prefetch_factor: int = 2,
         pin_memory: bool = False,
+        device: str | torch.device | None = None,
+        in_memory: bool | None = None,
     ):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -143,10 +127,16 @@ class TrainingBatches(Iterator[torch.Tensor]):
         self.num_workers = int(num_workers)
         self.prefetch_factor = int(prefetch_factor)
         self.pin_memory = bool(pin_memory)
+        self.device = torch.device("cpu") if device is None else torch.device(device)
+        self.in_memory = bool(
+            getattr(dataset, "in_memory", False) if in_memory is None else in_memory
+        )
         self.start_batch = int(start_batch)
         #: Number of the batch the next ``next()`` returns (store it in checkpoints to resume).
         self.next_batch = self.start_batch
         self._loader_iter: Iterator[torch.Tensor] | None = None
+        self._images: torch.Tensor | None = None
+        self._device_order: tuple[int, torch.Tensor] | None = None
 
     @property
     def epoch(self) -> int:
@@ -165,25 +155,46 @@ class TrainingBatches(Iterator[torch.Tensor]):
         return self
 
     def __next__(self) -> torch.Tensor:
-        if self.num_workers == 0:
+        if self.in_memory:
+            images = self._gather(self.next_batch)
+        elif self.num_workers == 0:
             indices = self.batch_indices(self.next_batch).tolist()
             images = torch.from_numpy(np.stack([self.dataset.read(i) for i in indices]))
         else:
             if self._loader_iter is None:
-                self._loader_iter = iter(self._make_loader(self.next_batch))
+                self._loader_iter = self._worker_batches(self.next_batch)
             images = next(self._loader_iter)
-            if isinstance(images, _ReadError):
-                raise InputError(str(images))
         self.next_batch += 1
+        images = images.to(self.device, non_blocking=self.pin_memory)
         return images.to(torch.float32).div_(255.0)
 
-    def _make_loader(self, start_batch: int) -> torch.utils.data.DataLoader:
+    def resident_images(self) -> torch.Tensor:
+        """The whole data set as one uint8 tensor (N, 3, H, W) on :attr:`device`, loaded once."""
+        if self._images is None:
+            to_array = getattr(self.dataset, "to_array", None)
+            if to_array is not None:
+                array = to_array(self.num_workers)
+            else:
+                batches = read_in_workers(self.dataset, self.num_workers, batch_size=256)
+                array = np.concatenate(list(batches))
+            self._images = torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+        return self._images
+
+    def _gather(self, batch: int) -> torch.Tensor:
+        images = self.resident_images()
+        epoch, offset = divmod(batch, self.batches_per_epoch)
+        if self._device_order is None or self._device_order[0] != epoch:
+            self._device_order = (epoch, self.epoch_permutation(epoch).to(self.device))
+        start = offset * self.batch_size
+        return images.index_select(0, self._device_order[1][start : start + self.batch_size])
+
+    def _worker_batches(self, start_batch: int) -> Iterator[torch.Tensor]:
         sampler_schedule = BatchSchedule(self.num_images, self.batch_size, self.seed)
-        return torch.utils.data.DataLoader(
-            _Images(self.dataset),
+        return read_in_workers(
+            self.dataset,
+            self.num_workers,
             batch_sampler=_BatchSampler(sampler_schedule, start_batch),
-            num_workers=self.num_workers,
-            collate_fn=_collate_uint8,
+            collate=_collate_tensor,
             prefetch_factor=self.prefetch_factor,
             pin_memory=self.pin_memory,
         )
@@ -191,9 +202,8 @@ class TrainingBatches(Iterator[torch.Tensor]):
     def close(self) -> None:
         """Stop the worker processes; a later ``next`` starts new ones where the stream is."""
         loader_iter, self._loader_iter = self._loader_iter, None
-        shutdown = getattr(loader_iter, "_shutdown_workers", None)
-        if shutdown is not None:
-            shutdown()
+        if loader_iter is not None:
+            loader_iter.close()  # type: ignore[attr-defined]
 
     def __enter__(self) -> TrainingBatches:
         return self
