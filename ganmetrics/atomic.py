@@ -1,7 +1,9 @@
 """Atomic file writes: a temporary file in the destination folder, then ``os.replace``.
 
 An interrupted write never leaves a partial stats file, checkpoint or result behind, and never
-damages the file it was replacing.
+damages the file it was replacing. The written file gets the mode ``open()`` gives a new file,
+``0o666`` minus the umask (``0644`` under umask 022, ``0640`` under 027), not the ``0600`` of the
+temporary file.
 """
 
 from __future__ import annotations
@@ -35,15 +37,35 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     return target
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where the platform allows."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """The permission bits ``open(path, "w")`` gives a new file: ``0o666`` minus the umask."""
+    return 0o666 & ~current_umask()
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success rename it onto ``path``.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    The data is flushed and fsynced before the rename, and the file gets the mode ``open()``
+    would give it (module docstring). On any exception the temporary file is removed and
+    ``path`` is left untouched.
     """
     target = ensure_writable_dir(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, new_file_mode())
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()

@@ -127,3 +127,70 @@ def test_lmdb_with_two_workers_matches_in_process(tmp_path):
 def test_dataset_for_training_procedural():
     dataset = dataset_for_training("procedural", None, 16, num_images=20, seed=3)
     assert len(dataset) == 20 and dataset.split == "train" and dataset.image_size == (16, 16)
+
+
+# -- data held on the training device ---------------------------------------------------------
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+class ResidentIndexImages(IndexImages):
+    in_memory = True
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_resident_batches_equal_the_decoding_loader(device):
+    dataset = ProceduralDataset(23, image_size=8, seed=2)
+    assert dataset.in_memory
+    resident = TrainingBatches(dataset, 5, seed=9, device=device)
+    decoded = TrainingBatches(dataset, 5, seed=9, in_memory=False)
+    for _ in range(10):  # 4 batches per epoch: crosses two epoch boundaries
+        got, expected = next(resident), next(decoded)
+        assert got.device.type == device and got.dtype == torch.float32
+        assert torch.equal(got.cpu(), expected)
+    assert resident.resident_images().dtype == torch.uint8
+    assert resident.resident_images().device.type == device
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("start", [1, 4, 7])
+def test_resident_resume_equals_uninterrupted_stream(device, start):
+    dataset = ResidentIndexImages(11)
+    full = [indices_of(b.cpu()) for b in take(TrainingBatches(dataset, 3, 2, device=device), 12)]
+    resumed = TrainingBatches(dataset, 3, seed=2, start_batch=start, device=device)
+    assert [indices_of(b.cpu()) for b in take(resumed, 12 - start)] == full[start:]
+    loader = TrainingBatches(dataset, 3, seed=2, in_memory=False, num_workers=1)
+    with loader:
+        assert [indices_of(b) for b in take(loader, 12)] == full
+
+
+def test_cifar10_is_held_in_memory(cifar_root):
+    from ganmetrics.datasets import Cifar10Dataset
+
+    dataset = Cifar10Dataset(cifar_root[0], "train")
+    assert dataset.in_memory
+    np.testing.assert_array_equal(
+        dataset.to_array(), np.stack([dataset.read(i) for i in range(len(dataset))])
+    )
+    resident = TrainingBatches(dataset, 4, seed=1)
+    decoded = TrainingBatches(dataset, 4, seed=1, in_memory=False)
+    assert all(torch.equal(next(resident), next(decoded)) for _ in range(5))
+
+
+def test_procedural_renders_the_same_image_in_any_batch(monkeypatch):
+    from ganmetrics.datasets import procedural
+
+    dataset = ProceduralDataset(37, image_size=12, seed=4, num_modes=4)
+    whole = dataset.to_array()
+    assert whole.shape == (37, 3, 12, 12) and whole.dtype == np.uint8
+    singles = np.stack([dataset.read(i) for i in range(37)])
+    np.testing.assert_array_equal(whole, singles)
+    monkeypatch.setattr(procedural, "_PASS_VALUES", 5 * 12 * 12 * 3)  # passes of 5 images
+    np.testing.assert_array_equal(ProceduralDataset(37, 12, 4).to_array(), whole)
+    np.testing.assert_array_equal(dataset.render([36, 0, 36]), whole[[36, 0, 36]])
+    assert {dataset.mode(i) for i in range(37)} == {0, 1, 2, 3}
+    modes = np.array([dataset.mode(i) for i in range(37)])
+    for mode, (top, *_) in enumerate(procedural._PROCEDURAL_MODES):  # background at the top
+        corner = np.median(whole[modes == mode][:, :, 0, 0].astype(float), axis=0)
+        assert np.abs(corner - np.asarray(top)).max() < 60, (mode, corner)
+    assert whole.std() > 20 and len(np.unique(whole.reshape(37, -1), axis=0)) == 37

@@ -37,8 +37,8 @@ NOISE_BANK = 64
 #: Draws per image (the counter stride): mode, 9 colour jitters of 4 uniforms each, tilt,
 #: radius, centre (2), noise field, noise offsets (2); the rest are spare.
 _DRAWS = 64
-#: Images rendered per vectorised pass: about 16 M float32 values (64 MB) per intermediate.
-_PASS_VALUES = 1 << 24
+#: Images rendered per vectorised pass: about 4 M float32 values (16 MB) in the work buffer.
+_PASS_VALUES = 1 << 22
 
 _MODE_COLOURS = np.asarray([mode[:3] for mode in _PROCEDURAL_MODES], dtype=np.float32)
 _MODE_SHAPES = tuple(mode[3] for mode in _PROCEDURAL_MODES)
@@ -148,12 +148,14 @@ class ProceduralDataset(Dataset):
         indices = self._check_indices(np.asarray([index]))
         return int(_Draws(self._key, indices, self.num_modes, self.resolution).mode[0])
 
-    def _noise_bank(self) -> np.ndarray:
+    def _noise_fields(self) -> np.ndarray:
+        """The noise bank, tiled 2 x 2 so that a cyclic shift is a plain slice: (B, 3, 2S, 2S)."""
         if self._noise is None:
             stream = _SPLIT_STREAM[self.split]
             rng = np.random.default_rng([self.seed, stream, 1])
-            shape = (NOISE_BANK, self.resolution, self.resolution, 3)
-            self._noise = rng.normal(0.0, 4.0, size=shape).astype(np.float32)
+            shape = (NOISE_BANK, 3, self.resolution, self.resolution)
+            fields = rng.normal(0.0, 4.0, size=shape).astype(np.float32)
+            self._noise = np.tile(fields, (1, 1, 2, 2))
         return self._noise
 
     def render(self, indices: Any) -> np.ndarray:
@@ -162,22 +164,26 @@ class ProceduralDataset(Dataset):
         size = self.resolution
         output = np.empty((len(indices), 3, size, size), dtype=np.uint8)
         step = max(1, _PASS_VALUES // (size * size * 3))
+        work = np.empty((min(step, len(indices)), 3, size, size), dtype=np.float32)
         for start in range(0, len(indices), step):
             chunk = indices[start : start + step]
-            output[start : start + len(chunk)] = self._render_pass(chunk)
+            self._render_pass(chunk, work[: len(chunk)])
+            output[start : start + len(chunk)] = work[: len(chunk)]
         return output
 
-    def _render_pass(self, indices: np.ndarray) -> np.ndarray:
+    def _render_pass(self, indices: np.ndarray, image: np.ndarray) -> None:
+        """Draw images ``indices`` into the float32 buffer ``image`` (n, 3, S, S), rounded."""
         size = self.resolution
         draws = _Draws(self._key, indices, self.num_modes, size)
         colours = _MODE_COLOURS[draws.mode] + draws.jitter  # (n, 3 colours, RGB)
-        top, bottom, fill = (colours[:, k, None, None, :] for k in range(3))
+        top, bottom, fill = (colours[:, k, :, None, None] for k in range(3))  # (n, 3, 1, 1)
 
         coords = (np.arange(size, dtype=np.float32) + np.float32(0.5)) / np.float32(size)
         yy, xx = coords[None, :, None], coords[None, None, :]
         tilt = draws.tilt[:, None, None]
-        t = np.clip(yy + tilt * (xx - np.float32(0.5)), 0.0, 1.0)[..., None]
-        image = top + t * (bottom - top)  # (n, S, S, 3)
+        t = np.clip(yy + tilt * (xx - np.float32(0.5)), 0.0, 1.0)  # (n, S, S)
+        np.multiply(t[:, None], bottom - top, out=image)
+        image += top
 
         dy = yy - draws.cy[:, None, None]
         dx = xx - draws.cx[:, None, None]
@@ -186,14 +192,15 @@ class ProceduralDataset(Dataset):
         for mode in np.unique(draws.mode):
             chosen = np.flatnonzero(draws.mode == mode)
             mask[chosen] = _shape_mask(_MODE_SHAPES[mode], dy[chosen], dx[chosen], radius[chosen])
-        image = np.where(mask[..., None], fill, image)
+        np.copyto(image, np.broadcast_to(fill, image.shape), where=mask[:, None])
 
-        pixels = np.arange(size)
-        rows = (pixels[None, :] + draws.noise_shift[:, :1]) % size
-        cols = (pixels[None, :] + draws.noise_shift[:, 1:]) % size
-        field = draws.noise_field[:, None, None]
-        image += self._noise_bank()[field, rows[:, :, None], cols[:, None, :]]
-        return np.clip(np.rint(image), 0, 255).astype(np.uint8).transpose(0, 3, 1, 2)
+        fields = self._noise_fields()
+        for row, (field, (y, x)) in enumerate(
+            zip(draws.noise_field, draws.noise_shift, strict=True)
+        ):
+            image[row] += fields[field, :, y : y + size, x : x + size]
+        np.rint(image, out=image)
+        np.clip(image, 0, 255, out=image)
 
     def read(self, index: int) -> np.ndarray:
         return self.render(np.asarray([index]))[0]
