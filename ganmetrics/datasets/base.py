@@ -25,6 +25,14 @@ def _check_split(split: str, allowed: Sequence[str] = SPLITS) -> str:
     return split
 
 
+def _resolution(image_size: int | None, default: int) -> int:
+    """The square side a reader yields: ``image_size``, or the data set's study resolution."""
+    side = default if image_size is None else int(image_size)
+    if side <= 0:
+        raise InputError(f"image_size {image_size}: must be positive")
+    return side
+
+
 def _file_stamp(path: Path, root: Path | None = None) -> list[Any]:
     stat = path.stat()
     name = path.relative_to(root).as_posix() if root is not None else path.name

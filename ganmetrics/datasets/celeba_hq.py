@@ -9,7 +9,13 @@ from typing import Any
 import numpy as np
 
 from ganmetrics import images
-from ganmetrics.datasets.base import Dataset, _check_split, _file_stamp, _tail_split
+from ganmetrics.datasets.base import (
+    Dataset,
+    _check_split,
+    _file_stamp,
+    _resolution,
+    _tail_split,
+)
 from ganmetrics.errors import InputError
 
 CELEBA_HQ_NUM_IMAGES = 30_000
@@ -65,9 +71,7 @@ class CelebAHQDataset(Dataset):
         self.split = _check_split(split)
         self.root = Path(data_dir)
         self.strict_size = image_size is None
-        self.resolution = CELEBA_HQ_SIZE if image_size is None else int(image_size)
-        if self.resolution <= 0:
-            raise InputError(f"image_size {image_size}: must be positive")
+        self.resolution = _resolution(image_size, CELEBA_HQ_SIZE)
         if not self.root.is_dir():
             raise InputError(
                 f"{self.root}: folder not found; expected a folder of the {CELEBA_HQ_NUM_IMAGES} "

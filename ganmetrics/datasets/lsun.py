@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ganmetrics import images
-from ganmetrics.datasets.base import Dataset, _check_split, _file_stamp
+from ganmetrics.datasets.base import Dataset, _check_split, _file_stamp, _resolution
 from ganmetrics.errors import InputError
 
 LSUN_BEDROOM_DIRNAME = "bedroom_train_lmdb"
@@ -160,9 +160,7 @@ class LsunBedroomDataset(Dataset):
     ):
         self.split = _check_split(split)
         self.root = _find_lmdb_dir(Path(data_dir), dirname)
-        self.resolution = LSUN_BEDROOM_SIZE if image_size is None else int(image_size)
-        if self.resolution <= 0:
-            raise InputError(f"image_size {image_size}: must be positive")
+        self.resolution = _resolution(image_size, LSUN_BEDROOM_SIZE)
         self.split_seed = int(split_seed)
         self._key_blob, self._key_offsets = self._list_keys()
         num_keys = len(self._key_offsets) - 1
