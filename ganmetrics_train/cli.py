@@ -1,4 +1,4 @@
-"""``ganmetrics-train``: train, export and sweep the GANs of "The GAN Landscape".
+"""``ganmetrics-train``: train, export, plot and sweep the GANs of "The GAN Landscape".
 
 A thin layer over :mod:`ganmetrics_train.train`, :mod:`ganmetrics_train.sweep` and
 :mod:`ganmetrics_train.config`. Bad input (an unknown name, a missing data folder, an existing
@@ -13,6 +13,7 @@ Examples::
     ganmetrics-train run --preset sndcgan-cifar10-sn --data-dir data/cifar10 --out runs/sn
     ganmetrics-train run --out runs/sn --resume
     ganmetrics-train export runs/sn -o sn.pt --best
+    ganmetrics-train plot runs/sn -o sn.png
     ganmetrics-train sweep --arch sndcgan --dataset cifar10 --data-dir data/cifar10 \\
         --norm sn --grid table1a --seeds 5 --out runs/sweep
     ganmetrics-train presets
@@ -328,6 +329,21 @@ def export(run_dir: str, output: str | None, best: bool) -> None:
     from ganmetrics_train.checkpoint import export_generator
 
     click.echo(str(export_generator(run_dir, output, best=best)))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="PNG to write (default RUN_DIR/plot.png).",
+)
+def plot(run_dir: str, output: str | None) -> None:
+    """Draw RUN_DIR's scores (FID, IS, KID, MS-SSIM) and losses against steps, as one PNG."""
+    from ganmetrics_train.plot import plot_run
+
+    click.echo(str(plot_run(run_dir, output)))
 
 
 _SWEEP_OPTIONS = _section(
