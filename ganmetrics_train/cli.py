@@ -182,13 +182,14 @@ _HYPER_OPTIONS = _section(
     (("--beta2",), {"type": float, "help": "Adam beta2."}),
     (("--n-disc",), {"type": int, "help": "Discriminator steps per generator step."}),
 )
+_SCHEDULE = "Schedule (section 2.6)"
 _SCHEDULE_OPTIONS = _section(
-    "Schedule (section 2.6)",
+    _SCHEDULE,
     (("--batch-size",), {"type": int, "help": "Batch size (64 in the study)."}),
     (("--steps",), {"type": int, "help": "Discriminator steps (200K CIFAR10, 100K others)."}),
 )
 _SEED_OPTIONS = _section(
-    "Schedule (section 2.6)",
+    _SCHEDULE,
     (("--seed",), {"type": int, "help": "Seed of weights, data order and noise."}),
 )
 _EVAL_OPTIONS = _section(
