@@ -1,4 +1,4 @@
-"""``ganmetrics-train``: train, export and sweep the GANs of "The GAN Landscape".
+"""``ganmetrics-train``: train, export, plot and sweep the GANs of "The GAN Landscape".
 
 A thin layer over :mod:`ganmetrics_train.train`, :mod:`ganmetrics_train.sweep` and
 :mod:`ganmetrics_train.config`. Bad input (an unknown name, a missing data folder, an existing
@@ -13,6 +13,7 @@ Examples::
     ganmetrics-train run --preset sndcgan-cifar10-sn --data-dir data/cifar10 --out runs/sn
     ganmetrics-train run --out runs/sn --resume
     ganmetrics-train export runs/sn -o sn.pt --best
+    ganmetrics-train plot runs/sn -o sn.png
     ganmetrics-train sweep --arch sndcgan --dataset cifar10 --data-dir data/cifar10 \\
         --norm sn --grid table1a --seeds 5 --out runs/sweep
     ganmetrics-train presets
@@ -31,13 +32,16 @@ import click
 import yaml
 
 from ganmetrics.errors import InputError
+from ganmetrics_train import sweep as sweep_lib
 from ganmetrics_train.config import (
     ABLATIONS,
     ARCHITECTURES,
     D_NORMALIZATIONS,
     DATASETS,
+    DISC_CALLS,
     G_NORMALIZATIONS,
     LOSSES,
+    METRICS,
     PENALTIES,
     PRESETS,
     build_config,
@@ -46,14 +50,41 @@ from ganmetrics_train.config import (
     normalize_overrides,
 )
 
-_NAMES = {
-    "arch": ARCHITECTURES,
-    "loss": LOSSES,
-    "penalty": PENALTIES,
-    "norm": D_NORMALIZATIONS,
-    "g_norm": G_NORMALIZATIONS,
-    "dataset": DATASETS,
-}
+
+class _Names(click.Choice):
+    """A choice among names owned elsewhere; a wrong one is the one-line error naming the flag."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value in self.choices:
+            return value
+        flag = param.opts[0] if param is not None else "value"
+        raise InputError(f"{flag} {value!r}: unknown; choose one of {', '.join(self.choices)}")
+
+
+class _Option(click.Option):
+    """An option that belongs to a titled section of ``--help``."""
+
+    def __init__(self, *args: Any, section: str = "Options", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.section = section
+
+
+class _SectionedCommand(click.Command):
+    """``--help`` lists the options in sections, in the order they first appear."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                sections.setdefault(getattr(param, "section", "Options"), []).append(record)
+        for title, records in sections.items():
+            with formatter.section(title):
+                formatter.write_dl(records)
+
+
+def _section(title: str, *options: tuple[tuple[str, ...], dict[str, Any]]) -> list[Callable]:
+    return [click.option(*decls, cls=_Option, section=title, **kw) for decls, kw in options]
 
 
 def _options(options: list[Callable]) -> Callable:
@@ -65,91 +96,154 @@ def _options(options: list[Callable]) -> Callable:
     return decorate
 
 
-_MODEL_OPTIONS = [
-    click.option("--arch", help=f"Architecture: {', '.join(ARCHITECTURES)}."),
-    click.option("--loss", help=f"Loss (section 2.1): {', '.join(LOSSES)}."),
-    click.option("--penalty", help=f"Discriminator penalty: {', '.join(PENALTIES)}."),
-    click.option("--norm", help=f"Discriminator normalization: {', '.join(D_NORMALIZATIONS)}."),
-    click.option("--g-norm", help="Generator normalization (default bn; wn when --norm wn)."),
-    click.option(
-        "--ablations",
-        help=f"ResNet ablations (Appendix D), comma-separated: {', '.join(ABLATIONS)}.",
-    ),
-    click.option("--dataset", help=f"Data set: {', '.join(DATASETS)}."),
-    click.option("--data-dir", help="Folder of the data set."),
-    click.option(
-        "--dataset-option",
-        "dataset_option",
-        multiple=True,
-        metavar="KEY=VALUE",
-        help="Extra data set option, e.g. num_images=512 (procedural). Repeatable.",
-    ),
-    click.option("--image-size", type=int, help="Image side (derived from the data set)."),
-    click.option("--batch-size", type=int, help="Batch size (64 in the study)."),
-    click.option("--z-dim", type=int, help="Latent dimension (128)."),
-    click.option("--steps", type=int, help="Discriminator steps (200K CIFAR10, 100K others)."),
-]
-_HYPER_OPTIONS = [
-    click.option("--lambda", "lambda_", type=float, help="Penalty strength lambda (Table 1)."),
-    click.option("--lr", type=float, help="Adam learning rate for G and D (Table 1)."),
-    click.option("--beta1", type=float, help="Adam beta1 (Table 1)."),
-    click.option("--beta2", type=float, help="Adam beta2 (Table 1)."),
-    click.option("--n-disc", type=int, help="Discriminator steps per generator step (Table 1)."),
-    click.option("--seed", type=int, help="Seed of weights, data order and noise."),
-]
-_RUNTIME_OPTIONS = [
-    click.option(
-        "--eval-every", type=int, help="Evaluate every N steps and at the end (0: never)."
-    ),
-    click.option("--eval-num-real", type=int, help="Test images for FID (protocol count)."),
-    click.option("--eval-num-fake", type=int, help="Generated images for FID (protocol count)."),
-    click.option("--eval-metrics", help="Comma-separated: fid,is,kid,msssim."),
-    click.option("--checkpoint-every", type=int, help="Checkpoint every N steps."),
-    click.option("--keep-checkpoints", type=int, help="Periodic checkpoints to keep (3)."),
-    click.option(
-        "--deterministic/--no-deterministic",
-        default=None,
-        help="torch.use_deterministic_algorithms(True).",
-    ),
-    click.option("--device", help="cpu, cuda, cuda:N or auto."),
-    click.option("--amp-bf16/--no-amp-bf16", default=None, help="bf16 autocast (CUDA only)."),
-    click.option(
-        "--compile/--no-compile", "compile_", default=None, help="torch.compile (CUDA only)."
-    ),
-    click.option("--ema-decay", type=float, help="EMA of G's weights (off by default)."),
-    click.option("--ema-start-step", type=int, help="Step from which the EMA averages."),
-    click.option("--num-workers", type=int, help="Data loading worker processes."),
-    click.option("--log-every", type=int, help="TensorBoard scalars every N steps."),
-    click.option("--sample-every", type=int, help="Sample grid every N steps (0: off)."),
-    click.option("--num-samples", type=int, help="Images in a sample grid (64)."),
-]
+def _key_values(items: tuple[str, ...]) -> dict[str, Any]:
+    options = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"--dataset-option {item!r}: expected KEY=VALUE")
+        name, raw = item.split("=", 1)
+        options[name.strip()] = yaml.safe_load(raw)
+    return options
+
+
+#: Options whose setting is not named like the option: option -> (setting, conversion). Every
+#: other option is its setting's user-facing name (``--n-disc`` -> ``n_disc``, ``--lambda`` ->
+#: ``lambda``), which :func:`ganmetrics_train.config.normalize_overrides` maps onto the field.
+_OPTION_SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "dataset_option": ("dataset_options", _key_values),
+}
 
 
 def _collect_overrides(values: dict[str, Any]) -> dict[str, Any]:
-    """Only the flags the user gave (click passes None for the others)."""
+    """The settings of the flags the user gave (click passes None or () for the others)."""
     overrides: dict[str, Any] = {}
-    for key, value in values.items():
-        if value is None or (key == "dataset_option" and not value):
+    for name, value in values.items():
+        if value is None or value == ():
             continue
-        if key == "compile_":
-            overrides["compile"] = value
-        elif key == "dataset_option":
-            options = {}
-            for item in value:
-                if "=" not in item:
-                    raise InputError(f"--dataset-option {item!r}: expected KEY=VALUE")
-                name, raw = item.split("=", 1)
-                options[name.strip()] = yaml.safe_load(raw)
-            overrides["dataset_options"] = options
-        else:
-            overrides[key] = value
-    for key, allowed in _NAMES.items():
-        if key in overrides and overrides[key] not in allowed:
-            flag = "--" + key.replace("_", "-")
-            raise InputError(
-                f"{flag} {overrides[key]!r}: unknown; choose one of {', '.join(allowed)}"
-            )
+        setting, convert = _OPTION_SETTINGS.get(name, (name, lambda v: v))
+        overrides[setting] = convert(value)
     return overrides
+
+
+def _user_facing(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings under the names a user writes (``lambda``, not the field name ``lambda_``)."""
+    return {key.rstrip("_"): value for key, value in settings.items()}
+
+
+_MODEL_OPTIONS = _section(
+    "Model (sections 2.1-2.3 of the paper)",
+    (("--arch",), {"type": _Names(ARCHITECTURES), "help": "Architecture (Tables 3-6)."}),
+    (("--loss",), {"type": _Names(LOSSES), "help": "Loss (section 2.1)."}),
+    (("--penalty",), {"type": _Names(PENALTIES), "help": "Discriminator penalty (section 2.2)."}),
+    (("--norm",), {"type": _Names(D_NORMALIZATIONS), "help": "Discriminator normalization."}),
+    (
+        ("--g-norm",),
+        {
+            "type": _Names(G_NORMALIZATIONS),
+            "help": "Generator normalization (default bn; wn when --norm wn).",
+        },
+    ),
+    (
+        ("--ablations",),
+        {"help": f"ResNet ablations (Appendix D), comma-separated: {', '.join(ABLATIONS)}."},
+    ),
+    (("--z-dim",), {"type": int, "help": "Latent dimension (128)."}),
+    (
+        ("--disc-calls",),
+        {
+            "type": _Names(DISC_CALLS),
+            "help": "split: D on the real and the fake batch separately, G step on the fake only "
+            "(the paper's code, default); concat: one D call on both (compare_gan v3).",
+        },
+    ),
+)
+_DATA_OPTIONS = _section(
+    "Data (section 2.5)",
+    (("--dataset",), {"type": _Names(DATASETS), "help": "Data set."}),
+    (
+        ("--data-dir",),
+        {"help": "Folder of the data set (required for every data set but procedural)."},
+    ),
+    (
+        ("--dataset-option", "dataset_option"),
+        {
+            "multiple": True,
+            "metavar": "KEY=VALUE",
+            "help": "Extra data set option, e.g. num_images=512 (procedural). Repeatable.",
+        },
+    ),
+    (("--image-size",), {"type": int, "help": "Image side (derived from the data set)."}),
+)
+_HYPER_OPTIONS = _section(
+    "Hyperparameters (Table 1)",
+    (("--lambda",), {"type": float, "help": "Penalty strength lambda."}),
+    (("--lr",), {"type": float, "help": "Adam learning rate for G and D."}),
+    (("--beta1",), {"type": float, "help": "Adam beta1."}),
+    (("--beta2",), {"type": float, "help": "Adam beta2."}),
+    (("--n-disc",), {"type": int, "help": "Discriminator steps per generator step."}),
+)
+_SCHEDULE = "Schedule (section 2.6)"
+_SCHEDULE_OPTIONS = _section(
+    _SCHEDULE,
+    (("--batch-size",), {"type": int, "help": "Batch size (64 in the study)."}),
+    (("--steps",), {"type": int, "help": "Discriminator steps (200K CIFAR10, 100K others)."}),
+)
+_SEED_OPTIONS = _section(
+    _SCHEDULE,
+    (("--seed",), {"type": int, "help": "Seed of weights, data order and noise."}),
+)
+_EVAL_OPTIONS = _section(
+    "Evaluation (section 4)",
+    (
+        ("--eval-every",),
+        {"type": int, "help": "Evaluate every N steps and at the end (0: never)."},
+    ),
+    (("--eval-num-real",), {"type": int, "help": "Test images for FID (protocol count)."}),
+    (("--eval-num-fake",), {"type": int, "help": "Generated images for FID (protocol count)."}),
+    (("--eval-metrics",), {"help": f"Comma-separated, of {', '.join(METRICS)}."}),
+    (
+        ("--inception-weights",),
+        {
+            "type": click.Path(dir_okay=False),
+            "help": "Inception weights file (default $GANMETRICS_INCEPTION_WEIGHTS, else "
+            "downloaded once); `ganmetrics make-test-weights PATH` writes random test weights.",
+        },
+    ),
+)
+_RUNTIME_OPTIONS = _section(
+    "Checkpoints, logging and hardware",
+    (("--checkpoint-every",), {"type": int, "help": "Checkpoint every N steps."}),
+    (("--keep-checkpoints",), {"type": int, "help": "Periodic checkpoints to keep (3)."}),
+    (("--log-every",), {"type": int, "help": "Losses (TensorBoard, losses.jsonl) every N steps."}),
+    (("--sample-every",), {"type": int, "help": "Sample grid every N steps (0: off)."}),
+    (("--num-samples",), {"type": int, "help": "Images in a sample grid (64)."}),
+    (("--ema-decay",), {"type": float, "help": "EMA of G's weights (off by default)."}),
+    (("--ema-start-step",), {"type": int, "help": "Step from which the EMA averages."}),
+    (
+        ("--deterministic/--no-deterministic",),
+        {"default": None, "help": "torch.use_deterministic_algorithms(True)."},
+    ),
+    (("--device",), {"help": "cpu, cuda, cuda:N or auto."}),
+    (
+        ("--amp-bf16/--no-amp-bf16",),
+        {"default": None, "help": "bf16 autocast (CUDA only)."},
+    ),
+    (("--compile/--no-compile",), {"default": None, "help": "torch.compile (CUDA only)."}),
+    (("--num-workers",), {"type": int, "help": "Data loading worker processes."}),
+)
+#: The settings of one run; a sweep sets the hyperparameters and the seed itself.
+_RUN_SETTINGS = (
+    _MODEL_OPTIONS
+    + _DATA_OPTIONS
+    + _HYPER_OPTIONS
+    + _SCHEDULE_OPTIONS
+    + _SEED_OPTIONS
+    + _EVAL_OPTIONS
+    + _RUNTIME_OPTIONS
+)
+_SWEEP_SETTINGS = (
+    _MODEL_OPTIONS + _DATA_OPTIONS + _SCHEDULE_OPTIONS + _EVAL_OPTIONS + _RUNTIME_OPTIONS
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -157,19 +251,28 @@ def cli() -> None:
     """Train, export and sweep the GANs of "The GAN Landscape" (Kurach, Lucic et al. 2019)."""
 
 
-@cli.command()
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    help="YAML file of settings (flags override it).",
+_RUN_OPTIONS = _section(
+    "Run",
+    (
+        ("--config", "config_file"),
+        {"type": click.Path(dir_okay=False), "help": "YAML file of settings (flags override it)."},
+    ),
+    (("--preset",), {"help": "A best setting of Tables 7-9 (see `ganmetrics-train presets`)."}),
+    (
+        ("--out",),
+        {
+            "help": "Run folder (checkpoints, samples, scores.jsonl, TensorBoard).  "
+            "[required unless --config sets out]"
+        },
+    ),
+    (("--resume",), {"is_flag": True, "help": "Continue the run in --out from its checkpoint."}),
+    (("--overwrite",), {"is_flag": True, "help": "Delete the run in --out and start over."}),
+    (("--quiet",), {"is_flag": True, "help": "No progress bar."}),
 )
-@click.option("--preset", help="A best setting of Tables 7-9 (see `ganmetrics-train presets`).")
-@_options(_MODEL_OPTIONS + _HYPER_OPTIONS + _RUNTIME_OPTIONS)
-@click.option("--out", help="Run folder (checkpoints, samples, scores.jsonl, TensorBoard).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--overwrite", is_flag=True, help="Delete the run in --out and start over.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+
+
+@cli.command(cls=_SectionedCommand)
+@_options(_RUN_OPTIONS + _RUN_SETTINGS)
 def run(config_file, preset, out, resume, overwrite, quiet, **flags) -> None:
     """Train one model (resumable)."""
     from ganmetrics_train.train import train
@@ -230,46 +333,76 @@ def export(run_dir: str, output: str | None, best: bool) -> None:
 
 
 @cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option(
-    "--config",
-    "config_file",
+    "-o",
+    "--output",
     type=click.Path(dir_okay=False),
-    help="YAML file of the fixed settings (flags override it).",
+    help="PNG to write (default RUN_DIR/plot.png).",
 )
-@_options(_MODEL_OPTIONS + _RUNTIME_OPTIONS)
-@click.option(
-    "--grid",
-    default="table1a",
-    show_default=True,
-    help="table1a (Table 1a cross product) or random:N (N draws from Table 1b).",
+def plot(run_dir: str, output: str | None) -> None:
+    """Draw RUN_DIR's scores (FID, IS, KID, MS-SSIM) and losses against steps, as one PNG."""
+    from ganmetrics_train.plot import plot_run
+
+    click.echo(str(plot_run(run_dir, output)))
+
+
+_SWEEP_OPTIONS = _section(
+    "Sweep (section 2.6)",
+    (
+        ("--config", "config_file"),
+        {
+            "type": click.Path(dir_okay=False),
+            "help": "YAML file of the fixed settings (flags override it).",
+        },
+    ),
+    (
+        ("--grid",),
+        {
+            "default": "table1a",
+            "show_default": True,
+            "help": "table1a (Table 1a cross product) or random:N (N draws from Table 1b).",
+        },
+    ),
+    (("--seeds",), {"type": int, "default": 5, "show_default": True, "help": "Seeds per setting."}),
+    (
+        ("--sampler-seed",),
+        {"type": int, "default": 0, "show_default": True, "help": "Seed of the random:N sampler."},
+    ),
+    (("--out",), {"required": True, "help": "Sweep folder: OUT/<setting>/seed<k>/."}),
+    (
+        ("--engine",),
+        {
+            "type": _Names(sweep_lib.ENGINES),
+            "default": "local",
+            "show_default": True,
+            "help": "Run locally or as Ray remote tasks (needs ray).",
+        },
+    ),
+    (
+        ("--max-parallel",),
+        {
+            "type": int,
+            "default": 1,
+            "show_default": True,
+            "help": "Runs at the same time (local: processes).",
+        },
+    ),
+    (
+        ("--gpus-per-run",),
+        {
+            "type": float,
+            "default": 0.0,
+            "show_default": True,
+            "help": "GPUs each Ray task reserves.",
+        },
+    ),
+    (("--dry-run",), {"is_flag": True, "help": "List the runs without training."}),
 )
-@click.option("--seeds", type=int, default=5, show_default=True, help="Seeds per setting.")
-@click.option(
-    "--sampler-seed", type=int, default=0, show_default=True, help="Seed of the random:N sampler."
-)
-@click.option("--out", required=True, help="Sweep folder: OUT/<setting>/seed<k>/.")
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "ray"]),
-    default="local",
-    show_default=True,
-    help="Run locally or as Ray remote tasks (needs ray).",
-)
-@click.option(
-    "--max-parallel",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Runs at the same time (local: processes).",
-)
-@click.option(
-    "--gpus-per-run",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="GPUs each Ray task reserves.",
-)
-@click.option("--dry-run", is_flag=True, help="List the runs without training.")
+
+
+@cli.command(cls=_SectionedCommand)
+@_options(_SWEEP_OPTIONS + _SWEEP_SETTINGS)
 def sweep(
     config_file,
     grid,
@@ -283,18 +416,15 @@ def sweep(
     **flags,
 ) -> None:
     """Train every setting of Table 1a (or random Table 1b draws) with several seeds."""
-    from ganmetrics_train import sweep as sweep_lib
-
     base: dict[str, Any] = {}
     if config_file is not None:
         base.update(load_config_file(config_file))
     base.update(normalize_overrides(_collect_overrides(flags), "sweep"))
-    for key in ("lr", "beta1", "beta2", "n_disc", "lambda_", "seed", "out"):
-        base.pop(key, None)
+    base = {key: value for key, value in base.items() if key not in sweep_lib.SWEPT_FIELDS}
     if dry_run:
         runs = sweep_lib.expand_sweep(base, grid, seeds, out, sampler_seed)
         for item in runs:
-            click.echo(f"{item.run_dir}\t{json.dumps(item.setting.values)}")
+            click.echo(f"{item.run_dir}\t{json.dumps(_user_facing(item.setting.values))}")
         click.echo(f"{len(runs)} runs ({len(runs) // seeds} settings x {seeds} seeds)")
         return
     _, markdown = sweep_lib.sweep(
@@ -323,7 +453,7 @@ def presets(as_json: bool) -> None:
                         "table": p.table,
                         "median_fid": p.median_fid,
                         "best_fid": p.best_fid,
-                        **p.settings,
+                        **_user_facing(p.settings),
                     }
                     for name, p in PRESETS.items()
                 },

@@ -1,9 +1,11 @@
-"""What a training run reports: scores.jsonl, TensorBoard scalars and images, PNG sample grids,
-and a console progress bar.
+"""What a training run reports: scores.jsonl, losses.jsonl, TensorBoard scalars and images, PNG
+sample grids, and a console progress bar.
 
 ``scores.jsonl`` gets one JSON object per evaluation (section 4 of "The GAN Landscape": FID, IS,
-KID and, on CELEBA-HQ-128, MS-SSIM), appended as one whole line followed by flush and fsync, so an
-interrupted run never damages the lines already written.
+KID and, on CELEBA-HQ-128, MS-SSIM); ``losses.jsonl`` one per ``log_every`` steps with the mean
+losses of those steps, under their TensorBoard names (``{"step": 100, "loss/d": ..., "loss/g":
+...}``). Each record is appended as one whole line followed by flush and fsync, so an interrupted
+run never damages the lines already written.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from PIL import Image
 from ganmetrics.atomic import atomic_write, write_json
 
 SCORES_NAME = "scores.jsonl"
+LOSSES_NAME = "losses.jsonl"
+#: The scalars that go to ``losses.jsonl`` as well as to TensorBoard.
+LOSS_PREFIX = "loss/"
 SAMPLES_DIRNAME = "samples"
 TENSORBOARD_DIRNAME = "tb"
 
@@ -73,8 +78,8 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 def drop_scores_after(path: str | Path, step: int) -> None:
     """Rewrite ``path`` (atomically) without the records of steps after ``step``.
 
-    Used on resume: evaluations made after the checkpoint the run continues from belong to steps
-    that will be trained again.
+    Used on resume: evaluations and losses logged after the checkpoint the run continues from
+    belong to steps that will be trained again.
     """
     path = Path(path)
     records = read_jsonl(path)
@@ -133,7 +138,9 @@ class RunLogger:
     ):
         self.run_dir = Path(run_dir)
         self.scores_path = self.run_dir / SCORES_NAME
+        self.losses_path = self.run_dir / LOSSES_NAME
         self.samples_dir = self.run_dir / SAMPLES_DIRNAME
+        drop_scores_after(self.losses_path, start_step)
         self.writer = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -166,6 +173,9 @@ class RunLogger:
             self.bar.update(steps)
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
+        losses = {name: value for name, value in values.items() if name.startswith(LOSS_PREFIX)}
+        if losses:
+            append_jsonl(self.losses_path, {"step": step, **losses})
         if self.writer is not None:
             for name, value in values.items():
                 self.writer.add_scalar(name, value, step)

@@ -46,6 +46,9 @@ TABLE_1B_LAMBDA_L2 = (1e-4, 1e1)
 TABLE_1B_LAMBDA = (1e-1, 1e2)
 TABLE_1B_N_DISC = (1, 5)
 ENGINES = ("local", "ray")
+#: The fields a sweep sets in every run (the grid, the seed, the run folder); the fixed settings
+#: of a sweep never hold them.
+SWEPT_FIELDS = frozenset({"lr", "beta1", "beta2", "n_disc", "lambda_", "seed", "out"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,7 +266,8 @@ def summarize(runs: list[SweepRun], statuses: list[dict[str, Any]] | None = None
     """Median and best final FID over the seeds of each setting, sorted by median (Tables 7-9).
 
     Only finished runs count: a run that diverged or stopped early is left out of the median
-    (``runs_with_fid`` says how many seeds contributed), never counted with an earlier score.
+    (``finished`` says how many seeds finished, ``runs_with_fid`` how many of those have a FID),
+    never counted with an earlier score.
     """
     from ganmetrics_train.train import run_status
 
@@ -273,12 +277,20 @@ def summarize(runs: list[SweepRun], statuses: list[dict[str, Any]] | None = None
     for run in runs:
         row = rows.setdefault(
             run.setting.name,
-            {"setting": run.setting.name, **run.setting.values, "fids": [], "seeds": 0},
+            {
+                "setting": run.setting.name,
+                **run.setting.values,
+                "fids": [],
+                "seeds": 0,
+                "finished": 0,
+            },
         )
         row["seeds"] += 1
         status = by_run.get(str(run.run_dir)) or run_status(run.run_dir)
-        if status.get("done") and status.get("final_fid") is not None:
-            row["fids"].append(status["final_fid"])
+        if status.get("done"):
+            row["finished"] += 1
+            if status.get("final_fid") is not None:
+                row["fids"].append(status["final_fid"])
     table = []
     for row in rows.values():
         fids = row.pop("fids")
@@ -288,6 +300,16 @@ def summarize(runs: list[SweepRun], statuses: list[dict[str, Any]] | None = None
         table.append(row)
     table.sort(key=lambda r: (r["median_fid"] is None, r["median_fid"] or 0.0))
     return table
+
+
+def _runs_cell(row: Mapping[str, Any]) -> str:
+    """What happened to a setting's seeds: "finished 3/5", "finished 1/1, not evaluated"."""
+    cell = f"finished {row['finished']}/{row['seeds']}"
+    if row["finished"] and not row["runs_with_fid"]:
+        return cell + ", not evaluated"
+    if row["runs_with_fid"] < row["finished"]:
+        return cell + f", {row['runs_with_fid']} with FID"
+    return cell
 
 
 def summary_markdown(table: list[dict[str, Any]], base: Mapping[str, Any]) -> str:
@@ -301,14 +323,14 @@ def summary_markdown(table: list[dict[str, Any]], base: Mapping[str, Any]) -> st
         f"Sweep of {base.get('arch')} on {base.get('dataset')} ({base.get('loss', 'ns')} loss, "
         f"{regularizer or 'no normalization or penalty'}); FID over seeds",
         "",
-        "| setting | median | best | seeds | LR (1e-3) | beta1 | beta2 | n_disc | lambda |",
+        "| setting | median | best | runs | LR (1e-3) | beta1 | beta2 | n_disc | lambda |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in table:
         lam = "-" if row.get("lambda_") is None else f"{row['lambda_']:.3g}"
         lines.append(
             f"| {row['setting']} | {fid(row['median_fid'])} | {fid(row['best_fid'])} | "
-            f"{row['runs_with_fid']}/{row['seeds']} | {row['lr'] * 1e3:.3g} | {row['beta1']:.3g} | "
+            f"{_runs_cell(row)} | {row['lr'] * 1e3:.3g} | {row['beta1']:.3g} | "
             f"{row['beta2']:.3g} | {row['n_disc']} | {lam} |"
         )
     return "\n".join(lines) + "\n"

@@ -134,6 +134,7 @@ def test_local_engine_runs_two_tiny_configs_and_skips_them_afterwards(tmp_path, 
     assert (row["seeds"], row["runs_with_fid"]) == (2, 2)
     assert (row["median_fid"], row["best_fid"]) == (10.5, 10.0)
     assert row["setting"] in markdown and "10.50" in markdown
+    assert "| finished 2/2 |" in markdown
     assert (out / "summary.md").read_text() == markdown
 
     runs = sweep_lib.expand_sweep(base, "random:1", 2, out, sampler_seed=7)
@@ -155,3 +156,27 @@ def test_summary_leaves_out_unfinished_runs(tmp_path):
     (row,) = sweep_lib.summarize(runs, statuses)
     assert row["runs_with_fid"] == 2 and row["seeds"] == 3
     assert row["median_fid"] == 25.0 and row["best_fid"] == 20.0
+
+
+def test_sweep_without_evaluation_says_so(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    args = ["sweep", "--arch", "sndcgan", "--dataset", "procedural", "--image-size", "8",
+            "--dataset-option", "num_images=12", "--batch-size", "4", "--steps", "2",
+            "--eval-every", "0", "--checkpoint-every", "0", "--sample-every", "0",
+            "--grid", "random:1", "--seeds", "1", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| r000")]
+    assert "| finished 1/1, not evaluated |" in row
+    assert "0/1" not in row
+    (setting,) = json.loads((out / "summary.json").read_text())["settings"]
+    assert (setting["finished"], setting["runs_with_fid"], setting["median_fid"]) == (1, 0, None)
+
+
+def test_dry_run_lists_settings_under_the_names_a_user_writes(tmp_path, capsys):
+    args = ["sweep", "--arch", "sndcgan", "--dataset", "cifar10", "--data-dir", "d",
+            "--penalty", "gp", "--grid", "random:1", "--seeds", "1", "--out", str(tmp_path),
+            "--dry-run"]  # fmt: skip
+    assert main(args) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    values = json.loads(first.split("\t", 1)[1])
+    assert set(values) == {"lr", "beta1", "beta2", "n_disc", "lambda"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -54,6 +55,8 @@ def test_help_and_presets(capsys):
         (["--arch", "sndcgan", "--dataset", "procedural", "--lambda", "10"], "without a penalty"),
         (["--arch", "sndcgan", "--dataset", "procedural", "--n-disc", "0"], "n_disc"),
         (["--preset", "no-such-preset"], "unknown preset"),
+        (["--dataset", "procedural", "--disc-calls", "both"], "--disc-calls 'both'"),
+        (["--dataset", "procedural", "--norm", "xn"], "--norm 'xn': unknown; choose one of"),
     ],
 )
 def test_bad_settings_exit_2_with_one_line(tmp_path, capsys, args, fragment):
@@ -128,3 +131,62 @@ def test_nan_loss_exits_1_and_keeps_the_last_good_checkpoint(tmp_path, capsys, m
     assert ckpt.tensors_finite(state["generator"]) and ckpt.tensors_finite(state["discriminator"])
     assert not (run_dir / "done.json").exists()
     assert not (run_dir / "generator.pt").exists()
+
+
+def test_per_command_help_lists_what_applies_and_marks_required(capsys):
+    from ganmetrics_train.config import ARCHITECTURES, DISC_CALLS
+
+    assert main(["sweep", "--help"]) == 0
+    sweep_help = capsys.readouterr().out
+    assert re.search(r"--out TEXT .*\[required\]", sweep_help)
+    assert f"--arch [{'|'.join(ARCHITECTURES)}]" in sweep_help
+    for swept_or_run_only in ("--lr", "--lambda", "--seed ", "--resume", "--preset"):
+        assert swept_or_run_only not in sweep_help
+
+    assert main(["run", "--help"]) == 0
+    run_help = capsys.readouterr().out
+    assert re.search(r"--out TEXT .*\s+\[required unless --config sets out\]", run_help)
+    assert f"--disc-calls [{'|'.join(DISC_CALLS)}]" in run_help
+    assert "--inception-weights FILE" in run_help and "make-test-weights" in run_help
+    assert "--grid" not in run_help and "--dry-run" not in run_help
+
+    assert main(["export", "--help"]) == 0
+    assert "--arch" not in capsys.readouterr().out
+    assert main(["plot", "--help"]) == 0
+    assert "RUN_DIR" in capsys.readouterr().out
+
+
+def test_every_run_option_is_a_setting_under_its_own_name():
+    """CLI names equal config names; the exceptions live in one table (issue #9 item 6)."""
+    from ganmetrics_train.cli import _OPTION_SETTINGS, cli
+    from ganmetrics_train.config import FIELD_NAMES, normalize_overrides
+
+    own = {"config_file", "preset", "out", "resume", "overwrite", "quiet", "help"}
+    names = [p.name for p in cli.commands["run"].params if p.name not in own]
+    assert len(names) > 30
+    for name in names:
+        setting = _OPTION_SETTINGS.get(name, (name,))[0]
+        (field,) = normalize_overrides({setting: None}, "test")
+        assert field in FIELD_NAMES
+
+
+def test_new_flags_reach_the_run_config(tmp_path, capsys):
+    weights = tmp_path / "inception.pth"
+    weights.write_bytes(b"not read: evaluation is off")
+    run_dir = tmp_path / "run"
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text(yaml.safe_dump({**TINY, "steps": 1}))
+    args = ["run", "--config", str(config_file), "--out", str(run_dir), "--quiet", "--lambda", "0",
+            "--inception-weights", str(weights), "--disc-calls", "concat"]  # fmt: skip
+    assert main(args) == 0
+    capsys.readouterr()
+    stored = json.loads((run_dir / "config.json").read_text())
+    assert stored["inception_weights"] == str(weights)
+    assert stored["disc_calls"] == "concat"
+
+
+def test_presets_json_uses_the_names_a_user_writes(capsys):
+    assert main(["presets", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["sndcgan-cifar10-sn-gp"]["lambda"] == 1.0
+    assert not any("lambda_" in preset for preset in listed.values())
