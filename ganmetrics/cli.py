@@ -25,13 +25,19 @@ from ganmetrics.settings import CLI_FLAGS, RECON_LR, RECON_NUM_IMAGES, RECON_STE
 DEBUG_ENV = "GANMETRICS_DEBUG"
 
 
+_warned: set[str] = set()
+
+
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
-    print(f"warning: {message}", file=sys.stderr)
+    """Each warning once, as one ``warning: ...`` line on stderr, without the source line."""
+    text = " ".join(str(message).split())
+    if text not in _warned:
+        _warned.add(text)
+        print(f"warning: {text}", file=sys.stderr)
 
 
 def _run(action: Callable[[], Any]) -> Any:
     """Run ``action`` mapping errors to exit codes and one-line messages."""
-    warnings.showwarning = _one_line_warnings
     try:
         return action()
     except InputError as exc:
@@ -188,6 +194,7 @@ def main() -> None:
     Follows the protocol of "The GAN Landscape" (Kurach, Lucic et al. 2019): see
     `ganmetrics eval --help` and docs/protocol.md.
     """
+    _warned.clear()
     warnings.showwarning = _one_line_warnings
 
 

@@ -43,7 +43,7 @@ def _fresh_python(code: str) -> None:
 
 def test_metric_table_rows_are_consistent():
     fields = {field.name for field in dataclasses.fields(EvalSettings)}
-    assert METRICS == tuple(METRIC_TABLE)
+    assert tuple(METRIC_TABLE) == METRICS
     for name, row in METRIC_TABLE.items():
         assert row.name == name and row.keys
         assert set(row.options) <= fields, name
@@ -102,7 +102,8 @@ def test_real_is_required_everywhere_with_one_message(image_sets, tmp_path):
         _one_error_line(_cli(["kid", "--fake", fake])),
         _one_error_line(_cli(["eval", "--fake", str(tmp_path / "generator.pt"), "--num", "8"])),
     ]
-    assert all(line.startswith("error: --real is required for fid") for line in lines), lines
+    assert all(line.startswith("error: --real is required for ") for line in lines), lines
+    assert lines[0] == lines[3] and "for kid:" in lines[2]
     with pytest.raises(InputError) as error:
         ganmetrics.evaluate(None, "samples/", ["fid"])
     assert lines[1] == f"error: {error.value}"
@@ -243,8 +244,9 @@ def linear_export(tmp_path, monkeypatch):
     (tmp_path / "tiny_linear_gen.py").write_text(
         "import torch\n"
         "def build(z_dim, side):\n"
-        "    return torch.nn.Sequential(torch.nn.Linear(z_dim, 3 * side * side),\n"
-        "                               torch.nn.Sigmoid(), torch.nn.Unflatten(1, (3, side, side)))\n"
+        "    return torch.nn.Sequential(\n"
+        "        torch.nn.Linear(z_dim, 3 * side * side), torch.nn.Sigmoid(),\n"
+        "        torch.nn.Unflatten(1, (3, side, side)))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     from tiny_linear_gen import build
