@@ -260,7 +260,7 @@ class Evaluator:
             values = row.compute(real_side, fake_side, s)
             result.update(values)
             if row.notes is not None:
-                notes.extend(row.notes(values, s))
+                notes.extend(row.notes(values, real_side, fake_side, s))
         result["meta"] = self._meta(real_side, fake_side, started)
         if notes:
             result["meta"]["notes"] = notes

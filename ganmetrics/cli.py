@@ -126,7 +126,7 @@ NETWORK_FIELDS = (
 
 
 def output_options(func: Callable) -> Callable:
-    func = click.option("--out", type=click.Path(dir_okay=False), default=None,
+    func = click.option("--out", type=click.Path(), default=None,
                         help="Also write the JSON result to this file.")(func)  # fmt: skip
     func = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(func)
     return func
@@ -256,7 +256,7 @@ for _name, _metric in METRIC_TABLE.items():
 @click.option(
     "-o",
     "--out",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
     help="Output .npz (pytorch-fid compatible mu/sigma plus metadata). [required]",
 )

@@ -43,7 +43,7 @@ class Metric:
     #: Refuses, before any network runs, inputs the metric cannot use.
     check: Callable[[Side | None, Side, EvalSettings], None] | None = None
     #: Remarks on a surprising but correct value, for the table and ``meta["notes"]``.
-    notes: Callable[[dict[str, Any], EvalSettings], list[str]] | None = None
+    notes: Callable[[dict[str, Any], Side | None, Side, EvalSettings], list[str]] | None = None
 
 
 def _statistics(side: Side) -> tuple[np.ndarray, np.ndarray]:
@@ -102,10 +102,10 @@ def _kid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
     return {"kid_mean": float(mean), "kid_std": float(std)}
 
 
-def _kid_notes(result: dict[str, Any], settings: EvalSettings) -> list[str]:
+def _kid_notes(result: dict[str, Any], real: Side, fake: Side, settings: EvalSettings) -> list[str]:
     """Bińkowski et al. 2018, section 4: an unbiased MMD² estimate, averaged over subsets."""
     notes = []
-    if result["kid_std"] == 0.0:
+    if settings.kid_subset_size >= max(real.num_images, fake.num_images):
         notes.append(
             "KID ± 0: the subset size reached the whole set, so every subset is the same and "
             "there is no spread to report; use more images than --kid-subset-size for one"
