@@ -198,13 +198,19 @@ def main() -> None:
     warnings.showwarning = _one_line_warnings
 
 
-def _metric_command(name: str, metrics: tuple[str, ...] | None, summary: str) -> None:
-    """``eval`` (``metrics=None``: any, chosen with --metrics) or one metric's command.
+def _split_metrics(ctx: click.Context, param: click.Parameter, value: str | None):
+    """``--metrics fid,kid`` as the tuple ``EvalSettings.metrics`` takes (empty: the protocol's)."""
+    names = tuple(m.strip() for m in (value or "").split(",") if m.strip())
+    return names or None
+
+
+def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> None:
+    """``eval`` (``fixed=None``: any metrics, chosen with --metrics) or one metric's command.
 
     Its options are those that apply: ``--real`` only where a metric compares against real
     images, the network's only where one runs, and each metric's own settings.
     """
-    rows = list(METRIC_TABLE.values()) if metrics is None else [METRIC_TABLE[m] for m in metrics]
+    rows = list(METRIC_TABLE.values()) if fixed is None else [METRIC_TABLE[m] for m in fixed]
     real_metrics = real_side_metrics([row.name for row in rows])
     network = any(row.needs_fake != "pixels" for row in rows)
     fields = [
@@ -212,17 +218,13 @@ def _metric_command(name: str, metrics: tuple[str, ...] | None, summary: str) ->
         *(NETWORK_FIELDS if network else ("device",)), *(f for row in rows for f in row.options),
     ]  # fmt: skip
 
-    def command(real=None, fake=None, metrics_text=None, as_json=False, out=None, **kwargs):
+    def command(real=None, fake=None, as_json=False, out=None, **kwargs):
         from ganmetrics.api import check_writable, evaluate
-
-        chosen = metrics
-        if metrics_text:
-            chosen = tuple(m.strip() for m in metrics_text.split(",") if m.strip())
 
         def action():
             if out:
                 check_writable(out)
-            _emit(evaluate(real, fake, chosen, **_settings(kwargs)), as_json, out)
+            _emit(evaluate(real, fake, **_settings({"metrics": fixed, **kwargs})), as_json, out)
 
         _run(action)
 
@@ -231,14 +233,14 @@ def _metric_command(name: str, metrics: tuple[str, ...] | None, summary: str) ->
     command = click.option("--fake", default=None, help=f"{fake_help} [required]")(command)
     if real_metrics:
         required = (
-            "[required]" if metrics is not None else f"[required for {', '.join(real_metrics)}]"
+            "[required]" if fixed is not None else f"[required for {', '.join(real_metrics)}]"
         )
         real_help = "Real images: folder, zip, .npy/.npz, or a stats .npz (FID only)."
         command = click.option("--real", default=None, help=f"{real_help} {required}")(command)
-    if metrics is None:
+    if fixed is None:
         protocol_metrics = {p.name: ",".join(p.metrics) for p in PROTOCOLS.values()}
         command = click.option(
-            "--metrics", "metrics_text", default=None,
+            "--metrics", default=None, callback=_split_metrics,
             help=f"Comma-separated: {','.join(METRICS)} (default: the protocol's: "
                  f"{protocol_metrics['custom']}; {protocol_metrics['celeba-hq-128']} for "
                  "celeba-hq-128).",
