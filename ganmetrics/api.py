@@ -1,9 +1,10 @@
-"""The Python API: ``evaluate``, ``fid``, ``compute_stats``.
+"""The Python API: ``evaluate``, ``fid``, ``compute_stats``, ``evaluate_reconstruction``.
 
 Every metric requested in one call comes from a single Inception pass per side; features of
 folders, zips and array files are cached on disk, so evaluating many generators against one test
-set passes the test set through the network once. Each result carries the settings, sample
-counts, weights hash and versions that produced it.
+set passes the test set through the network once. Which sides a metric needs, and how it is
+computed, is read from the metric table (:mod:`ganmetrics.metrics`). Each result carries the
+settings, sample counts, weights hash and versions that produced it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import dataclasses
 import functools
 import os
 import platform
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ganmetrics import cache as feature_cache
+from ganmetrics.atomic import ensure_writable_dir
 from ganmetrics.errors import InputError
 from ganmetrics.features import (
     FeatureExtractor,
@@ -28,83 +31,47 @@ from ganmetrics.features import (
     network_variant,
 )
 from ganmetrics.inception import check_weights, file_sha256, resolve_weights_path
+from ganmetrics.metrics import METRIC_TABLE, METRICS
 from ganmetrics.protocols import get_protocol, resolve_count
+from ganmetrics.settings import RECON_LR, RECON_NUM_IMAGES, RECON_STEPS, EvalSettings
 from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source, save_stats
 from ganmetrics.version import __version__
 
-METRICS = ("fid", "is", "kid", "msssim", "prc")
-#: Metrics that need the real side's per-image features (a stats file is not enough).
-_NEEDS_REAL_FEATURES = {"kid", "prc"}
+#: What each side can be, for the required-argument messages.
+_REAL_KINDS = "a folder, zip or .npy/.npz of real images, or (FID only) a stats .npz"
+_FAKE_KINDS = "a folder, zip or .npy/.npz of generated images, a generator .pt or module:callable"
 
 
-@dataclass(frozen=True)
-class EvalSettings:
-    """Everything that determines a score besides the images. Saved in every result's ``meta``."""
-
-    metrics: tuple[str, ...] | None = None  # None: the protocol's metrics
-    protocol: str = "custom"
-    num_real: int | None = None
-    num_fake: int | None = None
-    seed: int = 0  # generator sampling
-    inception_weights: str | None = None
-    device: str | None = None
-    batch_size: int = 64
-    float64: bool = False
-    num_workers: int | None = None
-    compile: bool = False
-    fast: bool = True  # False: torch-fidelity's unmodified forward pass (bit-identical features)
-    cache: bool = True
-    value_range: str | None = None  # "0,1" or "-1,1" for float arrays / generators
-    resize: bool | tuple[int, int] | None = None
-    z_dim: int | None = None
-    is_splits: int = 10
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    msssim_batches: int = 5
-    msssim_batch_size: int = 64
-    prc_k: int = 3
-    dc_k: int = 5
-    progress: bool = False
-
-    def validated(self) -> EvalSettings:
-        """Resolve the protocol's defaults and refuse impossible settings with the reason."""
-        protocol = get_protocol(self.protocol)
-        metrics = tuple(self.metrics) if self.metrics else protocol.metrics
-        unknown = [m for m in metrics if m not in METRICS]
-        if unknown:
-            raise InputError(
-                f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}"
-            )
-        positive = {
-            "batch_size": self.batch_size,
-            "is_splits": self.is_splits,
-            "kid_subsets": self.kid_subsets,
-            "kid_subset_size": self.kid_subset_size,
-            "msssim_batches": self.msssim_batches,
-            "prc_k": self.prc_k,
-            "dc_k": self.dc_k,
-        }
-        for name, value in positive.items():
-            if value < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-        if self.msssim_batch_size < 2:
-            raise InputError("--msssim-batch-size must be at least 2 (pairs of images)")
-        for name in ("num_real", "num_fake"):
-            value = getattr(self, name)
-            if value is not None and value < 2:
-                raise InputError(f"--{name.replace('_', '-')} must be at least 2, got {value}")
-        if self.value_range not in (None, "0,1", "-1,1"):
-            raise InputError(f"--range must be 0,1 or -1,1, got {self.value_range!r}")
-        return dataclasses.replace(self, metrics=metrics)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in dataclasses.asdict(self).items()
-        }
+def require_sides(real: Any, fake: Any, metrics: Sequence[str]) -> None:
+    """Refuse a missing side with the same one line in the API and every command."""
+    if fake is None:
+        raise InputError(f"--fake is required: pass {_FAKE_KINDS}")
+    needing_real = [m for m in metrics if METRIC_TABLE[m].needs_real_images]
+    if real is None and needing_real:
+        raise InputError(f"--real is required for {', '.join(needing_real)}: pass {_REAL_KINDS}")
 
 
-class _Side:
+def check_writable(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Refuse, before any work, an output path that cannot be written (one line naming it)."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{flag} {target}: is a folder; name a file to write")
+    try:
+        ensure_writable_dir(target)
+        handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except InputError as exc:
+        raise InputError(f"{flag} {exc}") from None
+    except OSError as exc:
+        raise InputError(
+            f"{flag} {target}: cannot write in {target.parent} ({exc.strerror}); "
+            "choose a writable output path"
+        ) from None
+    os.close(handle)
+    os.unlink(probe)
+    return target
+
+
+class Side:
     """One side of a comparison: an image source or a stats file, plus what was computed for it."""
 
     def __init__(self, role: str, spec: Any, settings: EvalSettings, requested: int | None):
@@ -130,8 +97,8 @@ class _Side:
         self.description = description
         available = self.stats.num_images if self.stats is not None else len(self.source)
         count = resolve_count(protocol, role, available, requested, description)
-        if self.source is not None and count is not None and count < len(self.source):
-            self.source = open_source(self.source, num=count)
+        if self.source is not None and count is not None and count != len(self.source):
+            self.source = open_source(self.source, num=count)  # more than it holds: an error
         self.num_images = len(self.source) if self.source is not None else self.stats.num_images
         if self.num_images is not None and self.num_images < 2:
             raise InputError(
@@ -155,15 +122,16 @@ class _Side:
 @functools.lru_cache(maxsize=2)
 def _shared_extractor(
     weights: str, weights_sha256: str, device: str | None, batch_size: int, float64: bool,
-    num_workers: int | None, compile: bool, fast: bool,
+    num_workers: int | None, compile: bool, fast: bool, allow_tf32: bool,
 ) -> FeatureExtractor:  # fmt: skip
     """One network per configuration and process: repeated evaluations skip loading and folding.
 
     ``weights_sha256`` is part of the key so that a replaced weights file is loaded afresh.
     """
+    opt_in = {"allow_tf32": True} if allow_tf32 else {}  # exact float32 is the extractor's default
     return FeatureExtractor(
         weights=weights, device=device, batch_size=batch_size, float64=float64,
-        num_workers=num_workers, compile=compile, fast=fast,
+        num_workers=num_workers, compile=compile, fast=fast, **opt_in,
     )  # fmt: skip
 
 
@@ -196,16 +164,6 @@ class _CapturingSource(ImageSource):
             yield batch
 
 
-def _first_images(source: ImageSource, count: int, settings: EvalSettings) -> np.ndarray:
-    chunks, have = [], 0
-    for batch in source.batches(settings.batch_size, settings.num_workers or 0):
-        chunks.append(batch[: count - have])
-        have += len(chunks[-1])
-        if have >= count:
-            break
-    return np.concatenate(chunks) if chunks else np.empty((0, 3, 1, 1), np.uint8)
-
-
 class Evaluator:
     """Holds one feature extractor across many evaluations (e.g. while training)."""
 
@@ -233,11 +191,11 @@ class Evaluator:
             weights = resolve_weights_path(s.inception_weights)
             self._extractor = _shared_extractor(
                 str(weights), file_sha256(weights), s.device, s.batch_size, s.float64,
-                s.num_workers, s.compile, s.fast,
+                s.num_workers, s.compile, s.fast, s.allow_tf32,
             )  # fmt: skip
         return self._extractor
 
-    def features(self, side: _Side, capture: int = 0) -> Features:
+    def features(self, side: Side, capture: int = 0) -> Features:
         """Features of one side, from the cache when possible."""
         assert side.source is not None
         network = self.network
@@ -267,87 +225,48 @@ class Evaluator:
         """Compute every requested metric for ``fake`` against ``real`` (see :func:`evaluate`)."""
         s = self.settings
         started = time.time()
-        metrics = s.metrics
-        needs_real = any(m in metrics for m in ("fid", "kid", "prc"))
-        real_side = _Side("real", real, s, s.num_real) if needs_real else None
-        fake_side = _Side("fake", fake, s, s.num_fake)
-        wanted_real = {m for m in metrics if m in _NEEDS_REAL_FEATURES}
+        require_sides(real, fake, s.metrics)
+        rows = [row for name, row in METRIC_TABLE.items() if name in s.metrics]
+        needs_real = any(row.needs_real_images for row in rows)
+        real_side = Side("real", real, s, s.num_real) if needs_real else None
+        fake_side = Side("fake", fake, s, s.num_fake)
+        wanted_real = [row.name for row in rows if row.needs_real_features]
         if real_side is not None and real_side.stats is not None and wanted_real:
             raise InputError(
                 f"{real_side.description}: a stats file holds no per-image features, which "
-                f"{', '.join(sorted(wanted_real))} need; pass the real images instead"
+                f"{', '.join(wanted_real)} need; pass the real images instead"
             )
-        if fake_side.stats is not None and set(metrics) != {"fid"}:
+        beyond_stats = [row.name for row in rows if row.needs_fake != "statistics"]
+        if fake_side.stats is not None and beyond_stats:
+            from_stats = [m for m in METRICS if METRIC_TABLE[m].needs_fake == "statistics"]
             raise InputError(
-                f"{fake_side.description}: a stats file on the generated side supports FID only; "
-                "pass the generated images for IS, KID, MS-SSIM or precision/recall"
+                f"{fake_side.description}: a stats file on the generated side supports "
+                f"{', '.join(from_stats)} only; pass the generated images for "
+                f"{', '.join(beyond_stats)}"
             )
-        msssim_count = s.msssim_batches * s.msssim_batch_size if "msssim" in metrics else 0
-        if (
-            msssim_count
-            and fake_side.num_images is not None
-            and fake_side.num_images < msssim_count
-        ):
-            raise InputError(
-                f"{fake_side.description}: MS-SSIM diversity needs {s.msssim_batches}×"
-                f"{s.msssim_batch_size} = {msssim_count} images, found {fake_side.num_images}; "
-                "lower --msssim-batches/--msssim-batch-size or supply more images"
-            )
+        for row in rows:
+            if row.check is not None:
+                row.check(real_side, fake_side, s)
 
-        needs_fake_features = any(m in metrics for m in ("fid", "is", "kid", "prc"))
+        kept = max((row.images_kept(s) for row in rows if row.images_kept), default=0)
         if real_side is not None and real_side.source is not None:
             real_side.features = self.features(real_side)
-        if fake_side.source is not None and needs_fake_features:
-            fake_side.features = self.features(fake_side, capture=msssim_count)
+        if fake_side.source is not None and any(row.needs_fake != "pixels" for row in rows):
+            fake_side.features = self.features(fake_side, capture=kept)
 
         result: dict[str, Any] = {}
-        if "fid" in metrics:
-            result["fid"] = _fid(real_side, fake_side)
-        if "is" in metrics:
-            from ganmetrics.inception_score import inception_score
-
-            mean, std = inception_score(fake_side.features.logits, splits=s.is_splits)
-            result["is_mean"], result["is_std"] = float(mean), float(std)
-        if "kid" in metrics:
-            from ganmetrics.kid import kernel_inception_distance
-
-            mean, std = kernel_inception_distance(
-                real_side.features.pool3,
-                fake_side.features.pool3,
-                num_subsets=s.kid_subsets,
-                subset_size=s.kid_subset_size,
-            )
-            result["kid_mean"], result["kid_std"] = float(mean), float(std)
-        if "prc" in metrics:
-            from ganmetrics.prc import density_coverage, precision_recall
-
-            real_pool3, fake_pool3 = real_side.features.pool3, fake_side.features.pool3
-            precision, recall = precision_recall(real_pool3, fake_pool3, k=s.prc_k)
-            density, coverage = density_coverage(real_pool3, fake_pool3, k=s.dc_k)
-            result.update(
-                precision=float(precision),
-                recall=float(recall),
-                density=float(density),
-                coverage=float(coverage),
-            )
-        if "msssim" in metrics:
-            from ganmetrics.msssim import msssim_diversity
-
-            images = fake_side.captured
-            if images is None or len(images) < msssim_count:
-                images = _first_images(fake_side.source, msssim_count, s)
-            diversity = msssim_diversity(
-                images,
-                num_batches=s.msssim_batches,
-                batch_size=s.msssim_batch_size,
-                device=s.device,
-            )
-            result["msssim"] = float(diversity.score)
-            result["msssim_per_batch"] = [float(v) for v in diversity.per_batch]
+        notes: list[str] = []
+        for row in rows:
+            values = row.compute(real_side, fake_side, s)
+            result.update(values)
+            if row.notes is not None:
+                notes.extend(row.notes(values, real_side, fake_side, s))
         result["meta"] = self._meta(real_side, fake_side, started)
+        if notes:
+            result["meta"]["notes"] = notes
         return result
 
-    def _meta(self, real_side: _Side | None, fake_side: _Side, started: float) -> dict[str, Any]:
+    def _meta(self, real_side: Side | None, fake_side: Side, started: float) -> dict[str, Any]:
         meta: dict[str, Any] = {
             "ganmetrics_version": __version__,
             "protocol": self.settings.protocol,
@@ -364,41 +283,6 @@ class Evaluator:
         else:
             meta["standard_weights"] = None  # no network ran: both sides came from stats files
         return meta
-
-
-def _fid(real_side: _Side, fake_side: _Side) -> float:
-    from ganmetrics.fid import feature_statistics, frechet_distance
-
-    def statistics(side: _Side) -> tuple[np.ndarray, np.ndarray]:
-        if side.stats is not None:
-            return side.stats.mu, side.stats.sigma
-        return feature_statistics(side.features.pool3)
-
-    _check_stats_weights(real_side, fake_side)
-
-    mu1, sigma1 = statistics(real_side)
-    mu2, sigma2 = statistics(fake_side)
-    return float(frechet_distance(mu1, sigma1, mu2, sigma2))
-
-
-def _check_stats_weights(*sides: _Side) -> None:
-    """Refuse to mix statistics made with one Inception network and features of another."""
-    hashes = {}
-    for side in sides:
-        if side.stats is not None:
-            recorded = side.stats.meta.get("weights_sha256")
-            if recorded:
-                hashes[side.description] = str(recorded)
-        elif side.features is not None:
-            hashes[side.description] = side.weights_sha256
-    if len(set(hashes.values())) > 1:
-        stats_side = next(s for s in sides if s.stats is not None)
-        raise InputError(
-            f"{stats_side.description}: statistics were computed with Inception weights "
-            f"{hashes[stats_side.description][:12]}…, this run uses "
-            f"{next(v for k, v in hashes.items() if k != stats_side.description)[:12]}…; "
-            "recompute the stats with the same weights"
-        )
 
 
 def _environment() -> dict[str, str]:
@@ -479,8 +363,10 @@ def compute_stats(
     from ganmetrics.fid import feature_statistics
 
     resolved = dataclasses.replace(settings or EvalSettings(), **overrides).validated()
+    if out is not None:
+        check_writable(out)
     evaluator = Evaluator(resolved, extractor)
-    side = _Side("real", source, resolved, resolved.num_real)
+    side = Side("real", source, resolved, resolved.num_real)
     if side.stats is not None:
         raise InputError(
             f"{side.description}: is already a stats file; pass images to compute stats"
@@ -497,18 +383,91 @@ def compute_stats(
     }
     fingerprint = side.source.fingerprint() or ""
     if out is not None:
-        save_stats(
-            out,
-            mu,
-            sigma,
-            n=side.num_images,
-            weights_sha256=evaluator.network["weights_sha256"],
-            source_fingerprint=fingerprint,
-            ganmetrics_version=__version__,
-            meta_json=json.dumps(meta),
-        )
+        try:
+            save_stats(
+                out,
+                mu,
+                sigma,
+                n=side.num_images,
+                weights_sha256=evaluator.network["weights_sha256"],
+                source_fingerprint=fingerprint,
+                ganmetrics_version=__version__,
+                meta_json=json.dumps(meta),
+            )
+        except OSError as exc:
+            raise InputError(
+                f"--out {out}: could not be written ({exc.strerror}); choose a writable path"
+            ) from None
         return load_stats(out)
     return StatsFile(path=None, mu=mu, sigma=sigma, num_images=side.num_images, meta=meta)
 
 
-__all__ = ["METRICS", "EvalSettings", "Evaluator", "compute_stats", "evaluate", "fid"]
+def evaluate_reconstruction(
+    generator: str | os.PathLike | None,
+    real: Any,
+    *,
+    num: int = RECON_NUM_IMAGES,
+    steps: int = RECON_STEPS,
+    lr: float = RECON_LR,
+    batch_size: int = 50,
+    device: str | None = None,
+    value_range: str | None = None,
+) -> dict[str, Any]:
+    """Reconstruction error (Xiang & Li 2017) of a generator export on the first ``num`` images.
+
+    ``generator`` is a ``.pt`` export written by ``ganmetrics-train export``; ``real`` is any image
+    source (not a stats file), which must hold at least ``num`` images. For an ``nn.Module`` and an
+    array, call :func:`ganmetrics.recon.reconstruction_error` directly.
+
+    Returns:
+        ``recon_mse``, ``recon_std`` (population std over the images) and ``meta``.
+    """
+    from ganmetrics.recon import reconstruction_error
+    from ganmetrics.sources import load_generator_export
+
+    if generator is None:
+        raise InputError(
+            "--generator is required: pass a generator export (.pt) of ganmetrics-train"
+        )
+    if real is None:
+        raise InputError(
+            "--real is required for recon: pass the test images (folder, zip, .npy/.npz)"
+        )
+    started = time.time()
+    module, header = load_generator_export(generator, device=device)
+    source = open_source(real, num=num, value_range=value_range)
+    if not isinstance(source, ImageSource):
+        raise InputError(f"{real}: is a stats file; recon needs the test images themselves")
+    images = np.concatenate(list(source.batches(batch_size)))
+    found = reconstruction_error(
+        module, images, z_dim=int(header["z_dim"]), steps=steps, lr=lr, batch_size=batch_size,
+        device=device,
+    )  # fmt: skip
+    return {
+        "recon_mse": float(found.mean_mse),
+        "recon_std": float(found.std_mse),
+        "meta": {
+            "ganmetrics_version": __version__,
+            "generator": str(generator),
+            "real": str(real),
+            "num_images": found.num_images,
+            "steps": steps,
+            "lr": lr,
+            "optimizer": "RMSprop(alpha=0.9, eps=1e-6), z initialised at 0",
+            "seconds": round(time.time() - started, 3),
+            "environment": _environment(),
+        },
+    }
+
+
+__all__ = [
+    "METRICS",
+    "EvalSettings",
+    "Evaluator",
+    "check_writable",
+    "compute_stats",
+    "evaluate",
+    "evaluate_reconstruction",
+    "fid",
+    "require_sides",
+]

@@ -6,27 +6,38 @@ Results go to stdout (a table, or one JSON object with ``--json``); progress bar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import string
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
 
 from ganmetrics.errors import InputError
+from ganmetrics.metrics import METRIC_TABLE, METRICS, real_side_metrics
+from ganmetrics.protocols import PROTOCOLS
+from ganmetrics.settings import CLI_FLAGS, RECON_LR, RECON_NUM_IMAGES, RECON_STEPS, EvalSettings
 
 DEBUG_ENV = "GANMETRICS_DEBUG"
 
 
+_warned: set[str] = set()
+
+
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
-    print(f"warning: {message}", file=sys.stderr)
+    """Each warning once, as one ``warning: ...`` line on stderr, without the source line."""
+    text = " ".join(str(message).split())
+    if text not in _warned:
+        _warned.add(text)
+        print(f"warning: {text}", file=sys.stderr)
 
 
 def _run(action: Callable[[], Any]) -> Any:
     """Run ``action`` mapping errors to exit codes and one-line messages."""
-    warnings.showwarning = _one_line_warnings
     try:
         return action()
     except InputError as exc:
@@ -45,90 +56,102 @@ def _run(action: Callable[[], Any]) -> Any:
         sys.exit(1)
 
 
-def _parse_resize(value: str | None):
-    if value is None:
-        return None
-    if value in ("", "first"):
-        return True
-    return value
+def _option(field: str, **extra: Any) -> Callable:
+    """The click option of an EvalSettings field: its flag (:data:`CLI_FLAGS`), default, help."""
+    spec = {"default": _SETTINGS_DEFAULTS[field], **_OPTION_HELP[field], **extra}
+    if isinstance(spec["default"], bool) and "/" not in CLI_FLAGS.get(field, ""):
+        spec.setdefault("is_flag", True)
+    if spec["default"] is not None and not isinstance(spec["default"], bool):
+        spec.setdefault("show_default", True)
+    return click.option(CLI_FLAGS.get(field, "--" + field.replace("_", "-")), field, **spec)
 
 
-def evaluation_options(func: Callable) -> Callable:
-    """Options shared by every command that extracts Inception features."""
-    options = [
-        click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
-                     help="Inception weights file (default: $GANMETRICS_INCEPTION_WEIGHTS, "
-                          "else torch-fidelity's download)."),
-        click.option("--device", default=None, help="cuda or cpu (default: cuda when available)."),
-        click.option("--batch-size", type=int, default=64, show_default=True),
-        click.option("--float64", is_flag=True, help="Run the network in float64."),
-        click.option("--workers", "num_workers", type=int, default=None,
-                     help="Image-decoding processes (default: min(4, CPUs))."),
-        click.option("--compile", "compile_", is_flag=True, help="torch.compile the network."),
-        click.option("--exact-torch-fidelity", is_flag=True,
-                     help="Run torch-fidelity's unmodified network (bit-identical, slower)."),
-        click.option("--no-cache", is_flag=True, help="Do not read or write the feature cache."),
-        click.option("--range", "value_range", type=click.Choice(["0,1", "-1,1"]), default=None,
-                     help="Value range of float arrays / generator outputs."),
-        click.option("--resize", is_flag=False, flag_value="first", default=None,
-                     metavar="[HxW]", help="Resize images of differing sizes: to HxW, or "
-                     "(--resize alone) to the first image's size."),
-        click.option("--z-dim", type=int, default=None, help="Latent size of a module generator."),
-        click.option("--seed", type=int, default=0, show_default=True,
-                     help="Seed for drawing generator samples."),
-        click.option("--quiet", is_flag=True, help="No progress bars."),
-    ]  # fmt: skip
-    for option in reversed(options):
-        func = option(func)
-    return func
+def _options(fields: Iterable[str]) -> Callable[[Callable], Callable]:
+    """A decorator adding the options of ``fields``, in that order."""
+
+    def decorate(func: Callable) -> Callable:
+        for field in reversed(list(fields)):
+            func = _option(field)(func)
+        return func
+
+    return decorate
+
+
+_SETTINGS_DEFAULTS = {field.name: field.default for field in dataclasses.fields(EvalSettings)}
+_SETTINGS_DEFAULTS["progress"] = True  # a terminal shows bars unless --quiet
+
+_OPTION_HELP: dict[str, dict[str, Any]] = {
+    "protocol": dict(type=click.Choice(list(PROTOCOLS)), help="Sample-count preset."),
+    "num": dict(type=int, help="Images per side: the first N of a folder, N draws from a "
+                               "generator (at most what a source holds)."),
+    "num_real": dict(type=int, help="Real images (overrides --num)."),
+    "inception_weights": dict(type=click.Path(dir_okay=False),
+                              help="Inception weights file (default: "
+                                   "$GANMETRICS_INCEPTION_WEIGHTS, else torch-fidelity's "
+                                   "download)."),
+    "device": dict(help="cuda or cpu (default: cuda when available)."),
+    "batch_size": dict(type=int, help="Images per forward pass."),
+    "float64": dict(help="Run the network in float64."),
+    "allow_tf32": dict(help="Allow TF32 in the network on Ampere+ GPUs: trades exactness for "
+                            "speed (features no longer exact float32; see docs/cli.md)."),
+    "num_workers": dict(type=int, help="Image-decoding processes (default: min(4, CPUs))."),
+    "compile": dict(help="torch.compile the network."),
+    "fast": dict(help="The folded network (default), or torch-fidelity's unmodified one "
+                      "(bit-identical features, slower)."),
+    "cache": dict(help="Read and write the feature cache (default), or neither."),
+    "value_range": dict(type=click.Choice(["0,1", "-1,1"]),
+                        help="Value range of float arrays / generator outputs."),
+    "resize": dict(is_flag=False, flag_value="first", metavar="[HxW]",
+                   help="Resize images of differing sizes: to HxW, or (--resize alone) to the "
+                        "first image's size."),
+    "z_dim": dict(type=int, help="Latent size of a module generator."),
+    "seed": dict(type=int, help="Seed for drawing generator samples."),
+    "progress": dict(help="Progress bars on stderr (default), or none."),
+    "is_splits": dict(type=int, help="Inception Score splits; 1: one score over all images."),
+    "kid_subsets": dict(type=int, help="KID random subsets."),
+    "kid_subset_size": dict(type=int, help="KID subset size (capped at the smaller side)."),
+    "msssim_batches": dict(type=int, help="MS-SSIM batches."),
+    "msssim_batch_size": dict(type=int, help="Images per MS-SSIM batch (at least 2)."),
+    "prc_k": dict(type=int, help="Neighbours for precision/recall (Kynkäänniemi et al.)."),
+    "dc_k": dict(type=int, help="Neighbours for density/coverage (Naeem et al.)."),
+}  # fmt: skip
+
+#: Options of every command that reads images: how a source is opened.
+SOURCE_FIELDS = ("value_range", "resize", "z_dim", "seed", "num_workers")
+#: Options of every command that runs the Inception network.
+NETWORK_FIELDS = (
+    "inception_weights", "device", "batch_size", "float64", "allow_tf32", "compile", "fast",
+    "cache", "progress",
+)  # fmt: skip
 
 
 def output_options(func: Callable) -> Callable:
-    func = click.option("--out", type=click.Path(dir_okay=False), default=None,
+    func = click.option("--out", type=click.Path(), default=None,
                         help="Also write the JSON result to this file.")(func)  # fmt: skip
     func = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(func)
     return func
 
 
-def _settings_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "inception_weights": kwargs.pop("inception_weights"),
-        "device": kwargs.pop("device"),
-        "batch_size": kwargs.pop("batch_size"),
-        "float64": kwargs.pop("float64"),
-        "num_workers": kwargs.pop("num_workers"),
-        "compile": kwargs.pop("compile_"),
-        "fast": not kwargs.pop("exact_torch_fidelity"),
-        "cache": not kwargs.pop("no_cache"),
-        "value_range": kwargs.pop("value_range"),
-        "resize": _parse_resize(kwargs.pop("resize")),
-        "z_dim": kwargs.pop("z_dim"),
-        "seed": kwargs.pop("seed"),
-        "progress": not kwargs.pop("quiet"),
-    }
+def _settings(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The EvalSettings fields among a command's parameters: the names are the same."""
+    return {key: value for key, value in kwargs.items() if key in _SETTINGS_DEFAULTS}
+
+
+#: Rows of results that are not in the metric table.
+_RECON_ROWS = (("Reconstruction MSE", "{recon_mse:.6f} ± {recon_std:.6f}"),)
 
 
 def _format_table(result: dict[str, Any]) -> str:
-    rows: list[tuple[str, str]] = []
-    if "fid" in result:
-        rows.append(("FID", f"{result['fid']:.4f}"))
-    if "is_mean" in result:
-        rows.append(("Inception Score", f"{result['is_mean']:.4f} ± {result['is_std']:.4f}"))
-    if "kid_mean" in result:
-        rows.append(("KID", f"{result['kid_mean']:.6f} ± {result['kid_std']:.6f}"))
-    if "msssim" in result:
-        rows.append(("MS-SSIM diversity", f"{result['msssim']:.4f}"))
-    for key, label in (("precision", "Precision"), ("recall", "Recall"),
-                       ("density", "Density"), ("coverage", "Coverage")):  # fmt: skip
-        if key in result:
-            rows.append((label, f"{result[key]:.4f}"))
-    if "recon_mse" in result:
-        rows.append(
-            ("Reconstruction MSE", f"{result['recon_mse']:.6f} ± {result['recon_std']:.6f}")
-        )
+    formats = [row for metric in METRIC_TABLE.values() for row in metric.rows]
+    rows = [
+        (label, fmt.format(**result))
+        for label, fmt in (*formats, *_RECON_ROWS)
+        if all(key in result for key in _format_keys(fmt))
+    ]
     meta = result.get("meta", {})
     width = max(len(label) for label, _ in rows) if rows else 0
     lines = [f"{label:<{width}}  {value}" for label, value in rows]
+    lines += [f"note: {note}" for note in meta.get("notes", ())]
     details = []
     if meta.get("n_real") is not None:
         details.append(f"n_real={meta['n_real']}")
@@ -145,15 +168,22 @@ def _format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _emit(result: dict[str, Any], as_json: bool, out: str | None) -> None:
-    if out:
-        from ganmetrics.atomic import write_json
+def _format_keys(fmt: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(fmt) if name]
 
-        write_json(out, result)
-    if as_json:
-        click.echo(json.dumps(result, sort_keys=False))
-    else:
-        click.echo(_format_table(result))
+
+def _emit(result: dict[str, Any], as_json: bool, out: str | None) -> None:
+    """Print the result, then write it: a path that fails at the end loses nothing."""
+    from ganmetrics.atomic import write_json
+
+    click.echo(json.dumps(result, sort_keys=False) if as_json else _format_table(result))
+    if out:
+        try:
+            write_json(out, result)
+        except (OSError, InputError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            raise InputError(f"--out {out}: could not be written ({reason}); "
+                             "the result is printed above") from None  # fmt: skip
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -164,119 +194,89 @@ def main() -> None:
     Follows the protocol of "The GAN Landscape" (Kurach, Lucic et al. 2019): see
     `ganmetrics eval --help` and docs/protocol.md.
     """
+    _warned.clear()
+    warnings.showwarning = _one_line_warnings
 
 
-def _metric_command(name: str, metrics: tuple[str, ...] | None, summary: str):
-    @main.command(name=name, help=summary)
-    @click.option(
-        "--real",
-        default=None,
-        help="Real images: folder, zip, .npy/.npz, or a stats .npz (FID only).",
-    )
-    @click.option(
-        "--fake",
-        required=True,
-        help="Generated images: folder, zip, .npy/.npz, generator .pt or module:callable.",
-    )
-    @click.option("--protocol", type=click.Choice(["custom", "cifar10", "celeba-hq-128",
-                                                   "lsun-bedroom"]),
-                  default="custom", show_default=True, help="Sample-count preset.")  # fmt: skip
-    @click.option(
-        "--num",
-        type=int,
-        default=None,
-        help="Images per side: the first N of a folder, N draws from a generator.",
-    )
-    @click.option("--num-real", type=int, default=None, help="Real images (overrides --num).")
-    @click.option("--is-splits", type=int, default=10, show_default=True)
-    @click.option("--kid-subsets", type=int, default=100, show_default=True)
-    @click.option("--kid-subset-size", type=int, default=1000, show_default=True)
-    @click.option("--msssim-batches", type=int, default=5, show_default=True)
-    @click.option("--msssim-batch-size", type=int, default=64, show_default=True)
-    @click.option(
-        "--prc-k",
-        type=int,
-        default=3,
-        show_default=True,
-        help="Neighbours for precision/recall (Kynkäänniemi et al.).",
-    )
-    @click.option(
-        "--dc-k",
-        type=int,
-        default=5,
-        show_default=True,
-        help="Neighbours for density/coverage (Naeem et al.).",
-    )
-    @evaluation_options
-    @output_options
-    def command(real, fake, protocol, num, num_real, as_json, out, **kwargs):
-        from ganmetrics.api import evaluate
+def _split_metrics(ctx: click.Context, param: click.Parameter, value: str | None):
+    """``--metrics fid,kid`` as the tuple ``EvalSettings.metrics`` takes (empty: the protocol's)."""
+    names = tuple(m.strip() for m in (value or "").split(",") if m.strip())
+    return names or None
 
-        chosen = metrics
-        if chosen is None:
-            chosen = tuple(m.strip() for m in kwargs.pop("metrics").split(",") if m.strip())
-        settings = _settings_kwargs(kwargs)
-        settings.update(
-            is_splits=kwargs.pop("is_splits"),
-            kid_subsets=kwargs.pop("kid_subsets"),
-            kid_subset_size=kwargs.pop("kid_subset_size"),
-            msssim_batches=kwargs.pop("msssim_batches"),
-            msssim_batch_size=kwargs.pop("msssim_batch_size"),
-            prc_k=kwargs.pop("prc_k"),
-            dc_k=kwargs.pop("dc_k"),
-        )
+
+def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> None:
+    """``eval`` (``fixed=None``: any metrics, chosen with --metrics) or one metric's command.
+
+    Its options are those that apply: ``--real`` only where a metric compares against real
+    images, the network's only where one runs, and each metric's own settings.
+    """
+    rows = list(METRIC_TABLE.values()) if fixed is None else [METRIC_TABLE[m] for m in fixed]
+    real_metrics = real_side_metrics([row.name for row in rows])
+    network = any(row.needs_fake != "pixels" for row in rows)
+    fields = [
+        "protocol", "num", *(["num_real"] if real_metrics else []), *SOURCE_FIELDS,
+        *(NETWORK_FIELDS if network else ("device",)), *(f for row in rows for f in row.options),
+    ]  # fmt: skip
+
+    def command(real=None, fake=None, as_json=False, out=None, **kwargs):
+        from ganmetrics.api import check_writable, evaluate
 
         def action():
-            if real is None and any(m in chosen for m in ("fid", "kid", "prc")):
-                raise InputError(f"{name}: --real is required for {', '.join(chosen)}")
-            result = evaluate(
-                real,
-                fake,
-                chosen or None,
-                protocol=protocol,
-                num_fake=num,
-                num_real=num_real if num_real is not None else num,
-                **settings,
-            )
-            _emit(result, as_json, out)
+            if out:
+                check_writable(out)
+            _emit(evaluate(real, fake, **_settings({"metrics": fixed, **kwargs})), as_json, out)
 
         _run(action)
 
-    if metrics is None:
-        command = click.option("--metrics", default="",
-                               help="Comma-separated: fid,is,kid,msssim,prc (default: the "
-                                    "protocol's: fid,is,kid, plus msssim for celeba-hq-128).")(
-            command)  # fmt: skip
-        command.params.insert(0, command.params.pop())
-    return command
+    command = _options(fields)(output_options(command))
+    fake_help = "Generated images: folder, zip, .npy/.npz, generator .pt or module:callable."
+    command = click.option("--fake", default=None, help=f"{fake_help} [required]")(command)
+    if real_metrics:
+        required = (
+            "[required]" if fixed is not None else f"[required for {', '.join(real_metrics)}]"
+        )
+        real_help = "Real images: folder, zip, .npy/.npz, or a stats .npz (FID only)."
+        command = click.option("--real", default=None, help=f"{real_help} {required}")(command)
+    if fixed is None:
+        protocol_metrics = {p.name: ",".join(p.metrics) for p in PROTOCOLS.values()}
+        command = click.option(
+            "--metrics", default=None, callback=_split_metrics,
+            help=f"Comma-separated: {','.join(METRICS)} (default: the protocol's: "
+                 f"{protocol_metrics['custom']}; {protocol_metrics['celeba-hq-128']} for "
+                 "celeba-hq-128).",
+        )(command)  # fmt: skip
+    main.command(name=name, help=summary)(command)
 
 
 _metric_command("eval", None, "Every requested metric from one feature pass per side.")
-_metric_command("fid", ("fid",), "Fréchet Inception Distance (Heusel et al. 2017).")
-_metric_command("is", ("is",), "Inception Score (Salimans et al. 2016).")
-_metric_command("kid", ("kid",), "Kernel Inception Distance (Bińkowski et al. 2018).")
-_metric_command("msssim", ("msssim",), "MS-SSIM diversity of generated images (Fedus et al.).")
-_metric_command("prc", ("prc",), "Precision/recall (Kynkäänniemi) and density/coverage (Naeem).")
+for _name, _metric in METRIC_TABLE.items():
+    _metric_command(_name, (_name,), _metric.summary)
 
 
 @main.command()
 @click.argument("source", required=False)
-@click.option("-o", "--out", type=click.Path(dir_okay=False), required=True,
-              help="Output .npz (pytorch-fid compatible mu/sigma plus metadata).")  # fmt: skip
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(),
+    default=None,
+    help="Output .npz (pytorch-fid compatible mu/sigma plus metadata). [required]",
+)
 @click.option("--reference", default=None, help="Build a reference set of the manifest instead.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Local copy of the dataset.")
 @click.option("--image-size", type=int, default=None,
               help="With --reference: side to bring larger originals to (e.g. 128 for a folder "
                    "of 1024-px CelebA-HQ images).")  # fmt: skip
-@click.option("--num", type=int, default=None, help="Use the first N images.")
-@evaluation_options
-def stats(source, out, reference, data_dir, image_size, num, **kwargs):
+@click.option("--num", type=int, default=None, help="Use the first N images (N draws from a "
+                                                    "generator).")  # fmt: skip
+@_options((*SOURCE_FIELDS, *NETWORK_FIELDS))
+def stats(source, out, reference, data_dir, image_size, **kwargs):
     """Write Inception statistics of SOURCE (or of a --reference set) to an .npz."""
     from ganmetrics.api import compute_stats
 
-    settings = _settings_kwargs(kwargs)
-
     def action():
+        if out is None:
+            raise InputError("stats: --out is required: name the .npz to write (-o stats.npz)")
         if (source is None) == (reference is None):
             raise InputError("stats: give either SOURCE or --reference NAME (with --data-dir)")
         spec: Any = source
@@ -287,7 +287,7 @@ def stats(source, out, reference, data_dir, image_size, num, **kwargs):
                 raise InputError(f"stats --reference {reference}: pass --data-dir DIR")
             options = {} if image_size is None else {"image_size": image_size}
             spec = open_reference(reference, data_dir, **options)
-        result = compute_stats(spec, out, num_real=num, **settings)
+        result = compute_stats(spec, out, **_settings(kwargs))
         click.echo(f"wrote {out}: mu {result.mu.shape}, sigma {result.sigma.shape}, "
                    f"n={result.num_images}")  # fmt: skip
 
@@ -295,52 +295,34 @@ def stats(source, out, reference, data_dir, image_size, num, **kwargs):
 
 
 @main.command()
-@click.option("--generator", required=True, type=click.Path(dir_okay=False),
-              help="Generator export (.pt) written by ganmetrics-train.")  # fmt: skip
-@click.option("--real", required=True, help="Test images: folder, zip or array file.")
-@click.option("--num", type=int, default=200, show_default=True, help="Test images used.")
-@click.option("--steps", type=int, default=50, show_default=True)
-@click.option("--lr", type=float, default=0.01, show_default=True)
-@click.option("--batch-size", type=int, default=50, show_default=True)
-@click.option("--device", default=None)
 @click.option(
-    "--range",
-    "value_range",
-    type=click.Choice(["0,1", "-1,1"]),
+    "--generator",
     default=None,
-    help="Value range of float test arrays.",
+    type=click.Path(dir_okay=False),
+    help="Generator export (.pt) written by ganmetrics-train. [required]",
 )
+@click.option("--real", default=None, help="Test images: folder, zip or array file. [required]")
+@click.option(
+    "--num",
+    type=int,
+    default=RECON_NUM_IMAGES,
+    show_default=True,
+    help="Test images used (the source must hold at least N).",
+)
+@click.option("--steps", type=int, default=RECON_STEPS, show_default=True)
+@click.option("--lr", type=float, default=RECON_LR, show_default=True)
+@_option("batch_size", default=50, help="Images optimised together (does not change the result).")
+@_option("device", help="Where the generator runs (default: cpu).")
+@_option("value_range", help="Value range of float test arrays.")
 @output_options
-def recon(generator, real, num, steps, lr, batch_size, device, value_range, as_json, out):
+def recon(as_json, out, **kwargs):
     """Reconstruction error of Xiang & Li: min_z ||G(z) - x||² on test images."""
-    import numpy as np
-
-    from ganmetrics.recon import reconstruction_error
-    from ganmetrics.sources import ImageSource, load_generator_export, open_source
+    from ganmetrics.api import check_writable, evaluate_reconstruction
 
     def action():
-        module, header = load_generator_export(generator, device=device)
-        source = open_source(real, num=num, value_range=value_range)
-        if not isinstance(source, ImageSource):
-            raise InputError(f"{real}: is a stats file; recon needs the test images themselves")
-        images = np.concatenate(list(source.batches(batch_size)))
-        found = reconstruction_error(
-            module, images, z_dim=int(header["z_dim"]), steps=steps, lr=lr,
-            batch_size=batch_size, device=device,
-        )  # fmt: skip
-        result = {
-            "recon_mse": float(found.mean_mse),
-            "recon_std": float(found.std_mse),
-            "meta": {
-                "generator": str(generator),
-                "real": str(real),
-                "num_images": found.num_images,
-                "steps": steps,
-                "lr": lr,
-                "optimizer": "RMSprop(alpha=0.9, eps=1e-6), z initialised at 0",
-            },
-        }
-        _emit(result, as_json, out)
+        if out:
+            check_writable(out)
+        _emit(evaluate_reconstruction(**kwargs), as_json, out)
 
     _run(action)
 
@@ -361,11 +343,12 @@ def make_test_weights(path, seed):
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="ganmetrics-demo",
-              show_default=True, help="Folder for the demo images and result.")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Keep the demo images and result.json in this folder (default: a temporary "
+                   "folder, removed at the end).")  # fmt: skip
 @click.option("--num", type=int, default=320, show_default=True, help="Images per side.")
-@click.option("--inception-weights", type=click.Path(dir_okay=False), default=None)
-def demo(out_dir, num, inception_weights):
+@_option("inception_weights")
+def demo(out, num, inception_weights):
     """Evaluate a built-in 'generator' that drops modes against built-in 'real' images.
 
     Writes two folders of procedural 32×32 images (no download needed), then runs every metric on
@@ -373,50 +356,20 @@ def demo(out_dir, num, inception_weights):
     it falls back to seeded RANDOM weights and says so: the pipeline runs, the numbers are not
     comparable with any paper.
     """
-    from pathlib import Path
-
-    from PIL import Image
-
-    from ganmetrics.api import evaluate
-    from ganmetrics.datasets import ProceduralDataset
-    from ganmetrics.inception import make_random_inception_weights, resolve_weights_path
+    from ganmetrics.demo import run_demo
 
     def action():
-        root = Path(out_dir)
-        sides = {
-            "real": ProceduralDataset(num, image_size=32, seed=0, split="test"),
-            "fake": ProceduralDataset(num, image_size=32, seed=1, split="train", num_modes=2),
-        }
-        for name, dataset in sides.items():
-            folder = root / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for index in range(len(dataset)):
-                image = dataset.read(index).transpose(1, 2, 0)
-                Image.fromarray(image).save(folder / f"{index:05d}.png")
-        weights = inception_weights
-        try:
-            resolve_weights_path(weights)
-        except InputError as exc:
-            if weights is not None:
-                raise
-            weights = str(root / "random-inception-weights.pth")
-            click.echo(f"note: {exc}", err=True)
-            click.echo("note: demo continues with seeded RANDOM Inception weights; numbers below "
+        run = run_demo(out, num, inception_weights)
+        if run.random_weights_reason:
+            click.echo(f"note: {run.random_weights_reason}", err=True)
+            click.echo("note: the demo used seeded RANDOM Inception weights; the numbers below "
                        "are NOT comparable with published scores", err=True)  # fmt: skip
-            if not Path(weights).exists():
-                make_random_inception_weights(weights, seed=0)
-        result = evaluate(
-            root / "real",
-            root / "fake",
-            ("fid", "is", "kid", "prc", "msssim"),
-            inception_weights=weights,
-            kid_subset_size=min(1000, num),
-            msssim_batches=5,
-            msssim_batch_size=min(64, num // 5),
-            progress=True,
-        )
-        _emit(result, as_json=False, out=str(root / "result.json"))
-        click.echo(f"\nimages and result.json in {root}/")
+        _emit(run.result, as_json=False, out=None)
+        if run.folder is None:
+            click.echo("\nimages were written to a temporary folder, now removed; "
+                       "pass --out DIR to keep them")  # fmt: skip
+        else:
+            click.echo(f"\nimages and result.json in {run.folder}/")
 
     _run(action)
 

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganmetrics.feature_matrix import as_feature_matrix  # noqa: F401  (its old home)
 from ganmetrics.inception import build_torch_fidelity_inception, check_weights, resolve_weights_path
 from ganmetrics.sources import ImageSource
 
@@ -47,20 +48,6 @@ class Features:
 
     def head(self, num: int) -> Features:
         return Features(self.pool3[:num], self.logits[:num])
-
-
-def as_feature_matrix(features: np.ndarray, name: str) -> np.ndarray:
-    """Validate per-image features as a finite, C-contiguous float64 (N, D) array."""
-    array = np.asarray(features)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (N, D), got shape {array.shape}; "
-            "pass one feature vector per row"
-        )
-    array = np.ascontiguousarray(array, dtype=np.float64)
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contain NaN or infinite values; check the feature extractor")
-    return array
 
 
 def tf1_resize_matrix(in_size: int, out_size: int, dtype: torch.dtype) -> torch.Tensor:

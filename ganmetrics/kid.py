@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ganmetrics.features import as_feature_matrix
+from ganmetrics.feature_matrix import as_feature_matrix
 
 __all__ = ["DEFAULT_KID_SEED", "kernel_inception_distance"]
 

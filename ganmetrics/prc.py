@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ganmetrics.features import as_feature_matrix
+from ganmetrics.feature_matrix import as_feature_matrix
 
 __all__ = ["density_coverage", "precision_recall"]
 

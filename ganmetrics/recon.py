@@ -32,11 +32,9 @@ import torch
 from torch import nn
 
 from ganmetrics.errors import InputError
+from ganmetrics.settings import RECON_LR as DEFAULT_LR
+from ganmetrics.settings import RECON_STEPS as DEFAULT_STEPS
 
-#: Number of held-out images the metric is usually averaged over.
-DEFAULT_NUM_IMAGES = 200
-DEFAULT_STEPS = 50
-DEFAULT_LR = 0.01
 RMSPROP_ALPHA = 0.9
 RMSPROP_EPS = 1e-6
 

@@ -1,0 +1,222 @@
+"""The metric table: what each metric needs, how it is computed, and what it reports.
+
+:data:`METRIC_TABLE` is the one owner of these facts. :class:`ganmetrics.api.Evaluator` reads it to
+decide which sides to open and pass through Inception, and the command line reads it for its
+commands, their options and their table rows. Adding a metric means one module that computes it
+on features or pixels, plus one row here.
+
+Torch-free at import: each compute function imports its metric module when it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from ganmetrics.errors import InputError
+
+if TYPE_CHECKING:
+    from ganmetrics.api import Side
+    from ganmetrics.settings import EvalSettings
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of the metric table."""
+
+    name: str
+    summary: str  # one line: what it is, after whom (the command's help)
+    needs_real_images: bool  # compares against the real side
+    needs_real_features: bool  # per-image real features: a stats file's mean/covariance won't do
+    #: What it needs of the generated side: the mean and covariance of its features (a stats file
+    #: will do), per-image Inception features, or the pixels themselves (no network).
+    needs_fake: Literal["statistics", "features", "pixels"]
+    compute: Callable[[Side | None, Side, EvalSettings], dict[str, Any]]
+    keys: tuple[str, ...]  # the JSON keys of its result
+    options: tuple[str, ...] = ()  # the EvalSettings fields that only this metric reads
+    rows: tuple[tuple[str, str], ...] = ()  # table rows: label, format over the result's keys
+    #: Generated images kept in memory for the metric (MS-SSIM works on pixels).
+    images_kept: Callable[[EvalSettings], int] | None = None
+    #: Refuses, before any network runs, inputs the metric cannot use.
+    check: Callable[[Side | None, Side, EvalSettings], None] | None = None
+    #: Remarks on a surprising but correct value, for the table and ``meta["notes"]``.
+    notes: Callable[[dict[str, Any], Side | None, Side, EvalSettings], list[str]] | None = None
+
+
+def _statistics(side: Side) -> tuple[np.ndarray, np.ndarray]:
+    from ganmetrics.fid import feature_statistics
+
+    if side.stats is not None:
+        return side.stats.mu, side.stats.sigma
+    return feature_statistics(side.features.pool3)
+
+
+def _check_same_weights(*sides: Side) -> None:
+    """Refuse to mix statistics made with one Inception network and features of another."""
+    hashes = {}
+    for side in sides:
+        if side.stats is not None:
+            recorded = side.stats.meta.get("weights_sha256")
+            if recorded:
+                hashes[side.description] = str(recorded)
+        elif side.features is not None:
+            hashes[side.description] = side.weights_sha256
+    if len(set(hashes.values())) > 1:
+        stats_side = next(s for s in sides if s.stats is not None)
+        raise InputError(
+            f"{stats_side.description}: statistics were computed with Inception weights "
+            f"{hashes[stats_side.description][:12]}…, this run uses "
+            f"{next(v for k, v in hashes.items() if k != stats_side.description)[:12]}…; "
+            "recompute the stats with the same weights"
+        )
+
+
+def _fid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
+    from ganmetrics.fid import frechet_distance
+
+    _check_same_weights(real, fake)
+    mu1, sigma1 = _statistics(real)
+    mu2, sigma2 = _statistics(fake)
+    return {"fid": float(frechet_distance(mu1, sigma1, mu2, sigma2))}
+
+
+def _inception_score(real: Side | None, fake: Side, settings: EvalSettings) -> dict[str, Any]:
+    from ganmetrics.inception_score import inception_score
+
+    mean, std = inception_score(fake.features.logits, splits=settings.is_splits)
+    return {"is_mean": float(mean), "is_std": float(std)}
+
+
+def _kid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
+    from ganmetrics.kid import kernel_inception_distance
+
+    mean, std = kernel_inception_distance(
+        real.features.pool3,
+        fake.features.pool3,
+        num_subsets=settings.kid_subsets,
+        subset_size=settings.kid_subset_size,
+    )
+    return {"kid_mean": float(mean), "kid_std": float(std)}
+
+
+def _kid_notes(result: dict[str, Any], real: Side, fake: Side, settings: EvalSettings) -> list[str]:
+    """Bińkowski et al. 2018, section 4: an unbiased MMD² estimate, averaged over subsets."""
+    notes = []
+    if settings.kid_subset_size >= max(real.num_images, fake.num_images):
+        notes.append(
+            "KID ± 0: the subset size reached the whole set, so every subset is the same and "
+            "there is no spread to report; use more images than --kid-subset-size for one"
+        )
+    if result["kid_mean"] < 0.0:
+        notes.append(
+            "KID < 0: the estimator is unbiased, so it dips below zero when the two sets are "
+            "closer than its sampling noise; read it as no measurable difference"
+        )
+    return notes
+
+
+def _precision_recall(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
+    from ganmetrics.prc import density_coverage, precision_recall
+
+    precision, recall = precision_recall(real.features.pool3, fake.features.pool3, k=settings.prc_k)
+    density, coverage = density_coverage(real.features.pool3, fake.features.pool3, k=settings.dc_k)
+    return {
+        "precision": float(precision),
+        "recall": float(recall),
+        "density": float(density),
+        "coverage": float(coverage),
+    }
+
+
+def _msssim_count(settings: EvalSettings) -> int:
+    return settings.msssim_batches * settings.msssim_batch_size
+
+
+def _first_images(fake: Side, count: int, settings: EvalSettings) -> np.ndarray:
+    chunks, have = [], 0
+    for batch in fake.source.batches(settings.batch_size, settings.num_workers or 0):
+        chunks.append(batch[: count - have])
+        have += len(chunks[-1])
+        if have >= count:
+            break
+    return np.concatenate(chunks) if chunks else np.empty((0, 3, 1, 1), np.uint8)
+
+
+def _check_msssim_count(real: Side | None, fake: Side, settings: EvalSettings) -> None:
+    count = _msssim_count(settings)
+    if fake.num_images is not None and fake.num_images < count:
+        raise InputError(
+            f"{fake.description}: MS-SSIM diversity needs {settings.msssim_batches}×"
+            f"{settings.msssim_batch_size} = {count} images, found {fake.num_images}; "
+            "lower --msssim-batches/--msssim-batch-size or supply more images"
+        )
+
+
+def _msssim(real: Side | None, fake: Side, settings: EvalSettings) -> dict[str, Any]:
+    from ganmetrics.msssim import msssim_diversity
+
+    count = _msssim_count(settings)
+    images = fake.captured
+    if images is None or len(images) < count:
+        images = _first_images(fake, count, settings)
+    diversity = msssim_diversity(
+        images,
+        num_batches=settings.msssim_batches,
+        batch_size=settings.msssim_batch_size,
+        device=settings.device,
+    )
+    return {
+        "msssim": float(diversity.score),
+        "msssim_per_batch": [float(v) for v in diversity.per_batch],
+    }
+
+
+METRIC_TABLE: dict[str, Metric] = {
+    "fid": Metric(
+        "fid", "Fréchet Inception Distance (Heusel et al. 2017).",
+        needs_real_images=True, needs_real_features=False, needs_fake="statistics",
+        compute=_fid, keys=("fid",), rows=(("FID", "{fid:.4f}"),),
+    ),
+    "is": Metric(
+        "is", "Inception Score (Salimans et al. 2016).",
+        needs_real_images=False, needs_real_features=False, needs_fake="features",
+        compute=_inception_score, keys=("is_mean", "is_std"), options=("is_splits",),
+        rows=(("Inception Score", "{is_mean:.4f} ± {is_std:.4f}"),),
+    ),
+    "kid": Metric(
+        "kid", "Kernel Inception Distance (Bińkowski et al. 2018).",
+        needs_real_images=True, needs_real_features=True, needs_fake="features",
+        compute=_kid, keys=("kid_mean", "kid_std"), options=("kid_subsets", "kid_subset_size"),
+        rows=(("KID", "{kid_mean:.6f} ± {kid_std:.6f}"),), notes=_kid_notes,
+    ),
+    "msssim": Metric(
+        "msssim", "MS-SSIM diversity of generated images (Fedus et al.).",
+        needs_real_images=False, needs_real_features=False, needs_fake="pixels",
+        compute=_msssim, keys=("msssim", "msssim_per_batch"),
+        options=("msssim_batches", "msssim_batch_size"),
+        rows=(("MS-SSIM diversity", "{msssim:.4f}"),), images_kept=_msssim_count,
+        check=_check_msssim_count,
+    ),
+    "prc": Metric(
+        "prc", "Precision/recall (Kynkäänniemi) and density/coverage (Naeem).",
+        needs_real_images=True, needs_real_features=True, needs_fake="features",
+        compute=_precision_recall, keys=("precision", "recall", "density", "coverage"),
+        options=("prc_k", "dc_k"),
+        rows=(("Precision", "{precision:.4f}"), ("Recall", "{recall:.4f}"),
+              ("Density", "{density:.4f}"), ("Coverage", "{coverage:.4f}")),
+    ),
+}  # fmt: skip
+
+#: Every metric name, in table order.
+METRICS = tuple(METRIC_TABLE)
+
+
+def real_side_metrics(metrics: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Those of ``metrics`` that compare against real images."""
+    return tuple(m for m in metrics if m in METRIC_TABLE and METRIC_TABLE[m].needs_real_images)
+
+
+__all__ = ["METRICS", "METRIC_TABLE", "Metric", "real_side_metrics"]
