@@ -7,8 +7,13 @@ stream, the step count and the resolved config. Resuming on the CPU from step N 
 steps gives the same weights, bit for bit, as 2N uninterrupted steps.
 
 Files live in ``RUN_DIR/checkpoints/``: ``step_00001000.pt`` ... (the last ``keep_checkpoints``
-are kept) and ``best.pt`` (lowest FID so far). Every write goes through
+are kept) and ``best.pt``, the generator at the lowest FID so far: only the sampling generator's
+weights (the EMA copy when the run keeps one), its builder arguments and the score, a fraction of a
+full checkpoint; ``ganmetrics-train export --best`` reads it. Every write goes through
 :func:`ganmetrics.atomic.torch_save`, so a killed run never leaves a torn checkpoint behind.
+
+The run folder itself - created, reused by ``--resume`` (which may change only the operational
+settings), or replaced by ``--overwrite`` - is :func:`prepare_run_dir`'s.
 
 The generator export (``generator.pt``) is the ``ganmetrics.generator/1`` format of
 :func:`ganmetrics.sources.save_generator_export`, accepted by ``ganmetrics eval --fake``.
@@ -16,9 +21,12 @@ The generator export (``generator.pt``) is the ``ganmetrics.generator/1`` format
 
 from __future__ import annotations
 
+import contextlib
+import json
 import random
 import re
-from collections.abc import Mapping
+import shutil
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +35,7 @@ import torch
 
 from ganmetrics.atomic import torch_save
 from ganmetrics.errors import InputError
+from ganmetrics_train.config import OPERATIONAL_FIELDS, TrainConfig, load_run_config
 
 CHECKPOINT_FORMAT = "ganmetrics_train.checkpoint/1"
 CHECKPOINT_DIRNAME = "checkpoints"
@@ -65,6 +74,69 @@ def prune_checkpoints(run_dir: str | Path, keep: int) -> None:
     """Delete all but the ``keep`` most recent periodic checkpoints (``best.pt`` stays)."""
     for _, path in list_checkpoints(run_dir)[:-keep]:
         path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The run folder
+
+
+def prepare_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> Path:
+    """Create or reuse the run folder; an existing one needs ``resume`` or ``overwrite``."""
+    run_dir = Path(config.out)
+    is_run = (run_dir / "config.json").is_file()
+    has_content = run_dir.is_dir() and any(run_dir.iterdir())
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"{run_dir}: exists and is not a folder; choose another --out")
+    if has_content and overwrite and not resume:
+        if not is_run:
+            raise InputError(
+                f"{run_dir}: not empty and not a ganmetrics-train run folder; refusing to delete "
+                "it - choose another --out"
+            )
+        shutil.rmtree(run_dir)
+    elif has_content and resume:
+        if not is_run:
+            raise InputError(
+                f"{run_dir}: not a ganmetrics-train run folder (no config.json); nothing to resume"
+            )
+        stored = load_run_config(run_dir)
+        changed = [
+            name
+            for name, value in stored.to_dict().items()
+            if name not in OPERATIONAL_FIELDS and config.to_dict()[name] != value
+        ]
+        if changed:
+            details = ", ".join(
+                f"{n.rstrip('_')} {getattr(stored, n)!r} -> {getattr(config, n)!r}" for n in changed
+            )
+            raise InputError(
+                f"{run_dir}: --resume cannot change {details}; use another --out for a new run"
+            )
+    elif has_content:
+        raise InputError(
+            f"{run_dir}: already exists; pass --resume to continue it or --overwrite to start over"
+        )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{run_dir}: cannot create the run folder ({exc.strerror})") from None
+    return run_dir
+
+
+def last_score_at(scores_path: Path, step: int) -> dict[str, Any] | None:
+    """The scores line already recorded for ``step``, so a resumed run does not evaluate twice."""
+    if not scores_path.is_file():
+        return None
+    found = None
+    with open(scores_path) as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn last line from a killed run
+            if isinstance(record, dict) and record.get("step") == step:
+                found = record
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,6 +184,16 @@ def restore_rng_state(state: Mapping[str, Any], generators: Mapping[str, torch.G
     )
     for name, gen in generators.items():
         gen.set_state(state["generators"][name])
+
+
+@contextlib.contextmanager
+def preserved_global_rng() -> Iterator[None]:
+    """Run a block (sampling, evaluation, export) without changing any global random state."""
+    state = capture_rng_state({})
+    try:
+        yield
+    finally:
+        restore_rng_state(state, {})
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,6 +247,44 @@ def latest_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]] | None
             problems.append(str(exc))
     if problems:
         raise InputError(problems[0])
+    return None
+
+
+def save_best(
+    run_dir: str | Path,
+    generator_config: Mapping[str, Any],
+    generator_state: Mapping[str, Any],
+    *,
+    fid: float,
+    step: int,
+    config_hash: str,
+) -> Path:
+    """Write ``best.pt``: the sampling generator at its best FID, without D or optimizer states."""
+    path = best_checkpoint_path(run_dir)
+    save_checkpoint(
+        path,
+        {
+            "kind": "best",
+            "step": step,
+            "config_hash": config_hash,
+            "generator_config": dict(generator_config),
+            "generator": dict(generator_state),
+            "generator_ema": None,
+            "best": {"fid": fid, "step": step},
+        },
+    )
+    return path
+
+
+def recorded_best(run_dir: str | Path) -> tuple[float, int] | None:
+    """(FID, step) stored in ``best.pt``, or ``None`` when there is none that loads."""
+    path = best_checkpoint_path(run_dir)
+    if not path.is_file():
+        return None
+    with contextlib.suppress(InputError, KeyError, TypeError):
+        best = load_checkpoint(path)["best"]
+        if best["fid"] is not None:
+            return float(best["fid"]), int(best["step"])
     return None
 
 
