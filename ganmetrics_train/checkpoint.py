@@ -36,6 +36,7 @@ import torch
 from ganmetrics.atomic import torch_save
 from ganmetrics.errors import InputError
 from ganmetrics_train.config import OPERATIONAL_FIELDS, TrainConfig, load_run_config
+from ganmetrics_train.run_logging import SCORES_NAME, read_jsonl
 
 CHECKPOINT_FORMAT = "ganmetrics_train.checkpoint/1"
 CHECKPOINT_DIRNAME = "checkpoints"
@@ -286,6 +287,71 @@ def recorded_best(run_dir: str | Path) -> tuple[float, int] | None:
         if best["fid"] is not None:
             return float(best["fid"]), int(best["step"])
     return None
+
+
+def training_state(trainer) -> dict[str, Any]:
+    """Everything :func:`restore_training_state` needs to continue a :class:`Trainer` exactly."""
+    t = trainer
+    return {
+        "step": t.step,
+        "g_steps": t.g_steps,
+        "data_next_batch": t.batches.next_batch,
+        "config": t.config.to_dict(),
+        "config_hash": t.config_hash,
+        "generator": t.G.state_dict(),
+        "discriminator": t.D.state_dict(),
+        "generator_ema": t.G_ema.state_dict() if t.G_ema is not None else None,
+        "generator_config": dict(t.G.config),
+        "discriminator_config": dict(t.D.config),
+        "g_optimizer": t.g_optimizer.state_dict(),
+        "d_optimizer": t.d_optimizer.state_dict(),
+        "rng": capture_rng_state(_trainer_generators(t)),
+        "best": {"fid": t.best_fid, "step": t.best_step},
+        "elapsed_s": t.elapsed(),
+    }
+
+
+def _trainer_generators(trainer) -> dict[str, torch.Generator]:
+    return {"z": trainer.z_generator, "penalty": trainer.penalty_generator}
+
+
+def restore_training_state(trainer, state: Mapping[str, Any]) -> int:
+    """Load a checkpoint's ``state`` into ``trainer``; returns the data stream's next batch."""
+    t = trainer
+    if state["config_hash"] != t.config_hash:
+        raise InputError(
+            f"{t.last_checkpoint}: written by a run with config hash "
+            f"{state['config_hash']}, not {t.config_hash}; resume with the run's own config"
+        )
+    t.G.load_state_dict(state["generator"])
+    t.D.load_state_dict(state["discriminator"])
+    if t.G_ema is not None:
+        t.G_ema.load_state_dict(state["generator_ema"])
+    t.g_optimizer.load_state_dict(state["g_optimizer"])
+    t.d_optimizer.load_state_dict(state["d_optimizer"])
+    restore_rng_state(state["rng"], _trainer_generators(t))
+    t.step = int(state["step"])
+    t.g_steps = int(state["g_steps"])
+    t.best_fid = state["best"]["fid"]
+    t.best_step = state["best"]["step"]
+    t.elapsed_before = float(state["elapsed_s"])
+    t.last_scores = last_score_at(Path(t.run_dir) / SCORES_NAME, t.step)
+    return int(state["data_next_batch"])
+
+
+def run_status(run_dir: str | Path) -> dict[str, Any]:
+    """Whether a run folder is finished, and its FIDs (for sweeps and summaries)."""
+    run_dir = Path(run_dir)
+    status: dict[str, Any] = {"run_dir": str(run_dir), "done": (run_dir / "done.json").is_file()}
+    fids = [
+        (int(r["step"]), float(r["metrics"]["fid"]))
+        for r in read_jsonl(run_dir / SCORES_NAME)
+        if isinstance(r.get("metrics", {}).get("fid"), int | float)
+    ]
+    status["final_fid"] = fids[-1][1] if fids else None
+    status["final_step"] = fids[-1][0] if fids else None
+    status["best_fid"] = min(f for _, f in fids) if fids else None
+    return status
 
 
 # --------------------------------------------------------------------------------------------

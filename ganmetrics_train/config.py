@@ -54,6 +54,7 @@ __all__ = [
     "build_config",
     "config_from_dict",
     "get_preset",
+    "is_resolved",
     "load_config_file",
     "load_run_config",
     "normalize_overrides",
@@ -452,6 +453,12 @@ def resolve_config(config: TrainConfig, origin: str = "config") -> TrainConfig:
         if getattr(c, flag) and device_type != "cuda":
             raise InputError(f"{origin}: --{flag.replace('_', '-')} needs a CUDA device")
     return c
+
+
+def is_resolved(config: TrainConfig) -> bool:
+    """Whether :func:`resolve_config` has filled the derived fields (it then validated them)."""
+    derived = (config.image_size, config.steps, config.g_norm, config.lambda_, config.eval_metrics)
+    return config.device != "auto" and all(value is not None for value in derived)
 
 
 def build_config(

@@ -44,7 +44,6 @@ import copy
 import dataclasses
 import hashlib
 import math
-import os
 import random
 import sys
 import time
@@ -58,17 +57,19 @@ from torch import nn
 
 from ganmetrics.errors import InputError
 from ganmetrics_train import checkpoint as ckpt
-from ganmetrics_train.config import TrainConfig, resolve_config, save_config_files
+from ganmetrics_train.checkpoint import run_status
+from ganmetrics_train.config import TrainConfig, is_resolved, resolve_config, save_config_files
 from ganmetrics_train.evaluation import RunEvaluation, generate_uint8, images_to_uint8
 from ganmetrics_train.losses import discriminator_loss, generator_loss
 from ganmetrics_train.penalties import discriminator_penalty
+from ganmetrics_train.performance import make_adam, restore_determinism, set_determinism
 from ganmetrics_train.run_logging import (
     SCORES_NAME,
     RunLogger,
     drop_scores_after,
-    read_jsonl,
     write_done_marker,
 )
+from ganmetrics_train.step_metrics import StepMetrics, gradient_norm
 
 __all__ = [
     "RunResult",
@@ -162,42 +163,6 @@ def generator_objective(
     return generator_loss(cfg.loss, logits[real.shape[0] :])
 
 
-def make_adam(parameters: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Adam:
-    """Adam (section 2.6); the fused CUDA kernel when every parameter is a CUDA float32 tensor."""
-    fused = bool(parameters) and all(p.is_cuda and p.dtype == torch.float32 for p in parameters)
-    return torch.optim.Adam(
-        parameters, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **({"fused": True} if fused else {})
-    )
-
-
-def _gradient_norm(parameters: list[nn.Parameter]) -> torch.Tensor:
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-
-
-def _set_determinism(enabled: bool) -> tuple[bool, bool, bool]:
-    previous = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.backends.cudnn.benchmark,
-        torch.backends.cudnn.deterministic,
-    )
-    if enabled:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
-        torch.backends.cudnn.deterministic = True
-    else:
-        torch.backends.cudnn.benchmark = True
-    return previous
-
-
-def _is_resolved(config: TrainConfig) -> bool:
-    derived = (config.image_size, config.steps, config.g_norm, config.lambda_, config.eval_metrics)
-    return config.device != "auto" and all(value is not None for value in derived)
-
-
 class Trainer:
     """Builds a run from a :class:`TrainConfig` (or resumes it) and trains it.
 
@@ -218,7 +183,7 @@ class Trainer:
         from ganmetrics_train.data import TrainingBatches, dataset_for_training
         from ganmetrics_train.models import build_discriminator, build_generator
 
-        self.config = cfg = config if _is_resolved(config) else resolve_config(config)
+        self.config = cfg = config if is_resolved(config) else resolve_config(config)
         self.config_hash = cfg.hash()
         # Data first: a missing or malformed data set fails before the run folder is touched.
         self.train_source = dataset_for_training(
@@ -234,7 +199,7 @@ class Trainer:
             self.evaluation.check_inputs()
         self.run_dir = ckpt.prepare_run_dir(cfg, resume=resume, overwrite=overwrite)
         self.device = torch.device(cfg.device)
-        self._previous_determinism = _set_determinism(cfg.deterministic)
+        self._previous_determinism = set_determinism(cfg.deterministic)
 
         # Initial weights come from the global RNG, seeded here; everything else has its own stream.
         torch.manual_seed(cfg.seed)
@@ -271,7 +236,7 @@ class Trainer:
         found = ckpt.latest_checkpoint(self.run_dir) if resume else None
         if found is not None:
             self.last_checkpoint, state = found
-            start_batch = self._load_state(state)
+            start_batch = ckpt.restore_training_state(self, state)
         if resume:
             drop_scores_after(self.run_dir / SCORES_NAME, self.step)
             self._recover_best()
@@ -292,8 +257,7 @@ class Trainer:
             tensorboard=tensorboard,
         )
         self._start_time = time.perf_counter()
-        self._window = self._new_window()
-        self._watch = self._new_watch()
+        self.metrics = StepMetrics(self.device, self.step)
         if announce:
             self._announce(resumed_from=self.last_checkpoint)
 
@@ -327,16 +291,16 @@ class Trainer:
             loss, gan_loss, penalty = discriminator_objective(
                 cfg, self.G_forward, self.D_forward, real, z, self.penalty_generator, self.D
             )
-        self._check_finite(loss, "discriminator", self.step + 1)
+        self.metrics.watch(loss, "discriminator", self.step + 1)
         self.d_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.d_optimizer.step()
-        self._record(
+        self.metrics.record(
             **{
                 "loss/d": loss.detach(),
                 "loss/d_gan": gan_loss.detach(),
                 "loss/penalty": penalty.detach(),
-                "grad_norm/d": _gradient_norm(list(self.D.parameters())),
+                "grad_norm/d": gradient_norm(list(self.D.parameters())),
             }
         )
 
@@ -352,7 +316,7 @@ class Trainer:
         try:
             with self._autocast():
                 loss = generator_objective(cfg, self.G_forward, self.D_forward, z, real)
-            self._check_finite(loss, "generator", self.step)
+            self.metrics.watch(loss, "generator", self.step)
             self.g_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.g_optimizer.step()
@@ -360,8 +324,8 @@ class Trainer:
             self.D.requires_grad_(True)
         self.g_steps += 1
         self._update_ema()
-        self._record(
-            **{"loss/g": loss.detach(), "grad_norm/g": _gradient_norm(list(self.G.parameters()))}
+        self.metrics.record(
+            **{"loss/g": loss.detach(), "grad_norm/g": gradient_norm(list(self.G.parameters()))}
         )
 
     @torch.no_grad()
@@ -404,7 +368,7 @@ class Trainer:
         """At the last step: final evaluation, checkpoint, samples, ``generator.pt``, done.json."""
         cfg = self.config
         self._raise_if_nonfinite()
-        if self._window["counts"]:
+        if self.metrics.counts:
             self._log()
         if cfg.sample_every and self.step % cfg.sample_every:
             self.save_samples()
@@ -447,40 +411,15 @@ class Trainer:
     def close(self) -> None:
         self.logger.close()
         self.batches.close()
-        deterministic, benchmark, cudnn_deterministic = self._previous_determinism
-        torch.use_deterministic_algorithms(deterministic)
-        torch.backends.cudnn.benchmark = benchmark
-        torch.backends.cudnn.deterministic = cudnn_deterministic
+        restore_determinism(self._previous_determinism)
 
     # ----------------------------------------------------------------------------------------
-    # Losses, logging and non-finite values: device tensors, read every log_every steps
-
-    def _new_window(self) -> dict[str, Any]:
-        return {"sums": {}, "counts": {}, "start_step": self.step, "time": time.perf_counter()}
-
-    def _record(self, **values: torch.Tensor) -> None:
-        sums, counts = self._window["sums"], self._window["counts"]
-        for name, value in values.items():
-            sums[name] = sums[name] + value if name in sums else value
-            counts[name] = counts.get(name, 0) + 1
-
-    def _new_watch(self) -> dict[str, torch.Tensor]:
-        """The first non-finite loss since the last read: its step (0: none), kind and value."""
-        zeros = torch.zeros((), dtype=torch.long, device=self.device)
-        return {"step": zeros, "kind": zeros.clone(), "value": torch.zeros((), device=self.device)}
-
-    def _check_finite(self, loss: torch.Tensor, which: str, step: int) -> None:
-        watch = self._watch
-        first = ~torch.isfinite(loss.detach()) & (watch["step"] == 0)
-        watch["step"] = torch.where(first, step, watch["step"])
-        watch["kind"] = torch.where(first, 1 if which == "discriminator" else 2, watch["kind"])
-        watch["value"] = torch.where(first, loss.detach().float(), watch["value"])
+    # Logging and non-finite values: device tensors, read every log_every steps
 
     def _raise_if_nonfinite(self) -> None:
-        step = int(self._watch["step"])
-        if step:
-            which = "discriminator" if int(self._watch["kind"]) == 1 else "generator"
-            self._diverged(f"{which} loss is {float(self._watch['value'])}", step)
+        found = self.metrics.first_nonfinite()
+        if found is not None:
+            self._diverged(found[1], found[0])
 
     def _diverged(self, what: str, step: int | None = None) -> None:
         last = (
@@ -495,21 +434,10 @@ class Trainer:
 
     def _log(self) -> None:
         self._raise_if_nonfinite()
-        window = self._window
-        seconds = time.perf_counter() - window["time"]
-        steps = self.step - window["start_step"]
-        values = {
-            name: float(total) / window["counts"][name] for name, total in window["sums"].items()
-        }
-        values["perf/steps_per_sec"] = steps / seconds if seconds > 0 else 0.0
+        values = self.metrics.means(self.step)
         if any(not math.isfinite(v) for v in values.values()):
             self._diverged("a loss or gradient norm became non-finite")
         self.logger.scalars(self.step, values)
-        self._window = self._new_window()
-
-    def _paused(self, started: float) -> None:
-        """Keep the time spent outside training steps out of the steps/s of the window."""
-        self._window["time"] += time.perf_counter() - started
 
     # ----------------------------------------------------------------------------------------
     # Samples, evaluation, checkpoints
@@ -555,55 +483,15 @@ class Trainer:
             f"step {self.step}: "
             + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
         )
-        self._paused(started)
+        self.metrics.pause(started)
         return record
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.perf_counter() - self._start_time
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything :meth:`_load_state` needs to continue exactly here."""
-        return {
-            "step": self.step,
-            "g_steps": self.g_steps,
-            "data_next_batch": self.batches.next_batch,
-            "config": self.config.to_dict(),
-            "config_hash": self.config_hash,
-            "generator": self.G.state_dict(),
-            "discriminator": self.D.state_dict(),
-            "generator_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
-            "generator_config": dict(self.G.config),
-            "discriminator_config": dict(self.D.config),
-            "g_optimizer": self.g_optimizer.state_dict(),
-            "d_optimizer": self.d_optimizer.state_dict(),
-            "rng": ckpt.capture_rng_state(self._generators()),
-            "best": {"fid": self.best_fid, "step": self.best_step},
-            "elapsed_s": self.elapsed(),
-        }
-
-    def _generators(self) -> dict[str, torch.Generator]:
-        return {"z": self.z_generator, "penalty": self.penalty_generator}
-
-    def _load_state(self, state: dict[str, Any]) -> int:
-        if state["config_hash"] != self.config_hash:
-            raise InputError(
-                f"{self.last_checkpoint}: written by a run with config hash "
-                f"{state['config_hash']}, not {self.config_hash}; resume with the run's own config"
-            )
-        self.G.load_state_dict(state["generator"])
-        self.D.load_state_dict(state["discriminator"])
-        if self.G_ema is not None:
-            self.G_ema.load_state_dict(state["generator_ema"])
-        self.g_optimizer.load_state_dict(state["g_optimizer"])
-        self.d_optimizer.load_state_dict(state["d_optimizer"])
-        ckpt.restore_rng_state(state["rng"], self._generators())
-        self.step = int(state["step"])
-        self.g_steps = int(state["g_steps"])
-        self.best_fid = state["best"]["fid"]
-        self.best_step = state["best"]["step"]
-        self.elapsed_before = float(state["elapsed_s"])
-        self.last_scores = ckpt.last_score_at(self.run_dir / SCORES_NAME, self.step)
-        return int(state["data_next_batch"])
+        """Everything a resumed run needs to continue exactly here (a checkpoint's content)."""
+        return ckpt.training_state(self)
 
     def _recover_best(self) -> None:
         """Take the best FID from ``best.pt`` if it is better than the checkpoint's record."""
@@ -621,7 +509,7 @@ class Trainer:
             self._diverged(str(exc))
         self.last_checkpoint = path
         ckpt.prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
-        self._paused(started)
+        self.metrics.pause(started)
         return path
 
 
@@ -642,23 +530,6 @@ def train(
         return trainer.finish()
     finally:
         trainer.close()
-
-
-def run_status(run_dir: str | Path) -> dict[str, Any]:
-    """Whether a run folder is finished, and its FIDs (for sweeps and summaries)."""
-    run_dir = Path(run_dir)
-    done_path = run_dir / "done.json"
-    status: dict[str, Any] = {"run_dir": str(run_dir), "done": done_path.is_file()}
-    records = read_jsonl(run_dir / SCORES_NAME)
-    fids = [
-        (int(r["step"]), float(r["metrics"]["fid"]))
-        for r in records
-        if isinstance(r.get("metrics", {}).get("fid"), int | float)
-    ]
-    status["final_fid"] = fids[-1][1] if fids else None
-    status["final_step"] = fids[-1][0] if fids else None
-    status["best_fid"] = min(f for _, f in fids) if fids else None
-    return status
 
 
 if __name__ == "__main__":  # pragma: no cover
