@@ -8,6 +8,8 @@ import json
 import pytest
 import torch
 import yaml
+from test_train_cli import one_error_line
+from test_train_loop import tiny
 
 import ganmetrics_train.evaluation as evaluation_module
 import ganmetrics_train.train as train_module
@@ -26,29 +28,6 @@ from ganmetrics_train.train import (
 )
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
-
-
-def tiny(out, **values):
-    base = {
-        "arch": "sndcgan",
-        "dataset": "procedural",
-        "image_size": 8,
-        "dataset_options": {"num_images": 16},
-        "batch_size": 4,
-        "eval_every": 0,
-        "checkpoint_every": 0,
-        "sample_every": 0,
-        "log_every": 1,
-        "out": str(out),
-    }
-    return build_config(overrides={**base, **values})
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in stderr
-    assert lines and lines[-1].startswith("error: ")
-    return lines[-1]
 
 
 def d_losses(tmp_path, disc_calls, **model):
