@@ -7,8 +7,13 @@ stream, the step count and the resolved config. Resuming on the CPU from step N 
 steps gives the same weights, bit for bit, as 2N uninterrupted steps.
 
 Files live in ``RUN_DIR/checkpoints/``: ``step_00001000.pt`` ... (the last ``keep_checkpoints``
-are kept) and ``best.pt`` (lowest FID so far). Every write goes through
+are kept) and ``best.pt``, the generator at the lowest FID so far: only the sampling generator's
+weights (the EMA copy when the run keeps one), its builder arguments and the score, a fraction of a
+full checkpoint; ``ganmetrics-train export --best`` reads it. Every write goes through
 :func:`ganmetrics.atomic.torch_save`, so a killed run never leaves a torn checkpoint behind.
+
+The run folder itself - created, reused by ``--resume`` (which may change only the operational
+settings), or replaced by ``--overwrite`` - is :func:`prepare_run_dir`'s.
 
 The generator export (``generator.pt``) is the ``ganmetrics.generator/1`` format of
 :func:`ganmetrics.sources.save_generator_export`, accepted by ``ganmetrics eval --fake``.
@@ -16,9 +21,12 @@ The generator export (``generator.pt``) is the ``ganmetrics.generator/1`` format
 
 from __future__ import annotations
 
+import contextlib
+import json
 import random
 import re
-from collections.abc import Mapping
+import shutil
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +35,8 @@ import torch
 
 from ganmetrics.atomic import torch_save
 from ganmetrics.errors import InputError
+from ganmetrics_train.config import OPERATIONAL_FIELDS, TrainConfig, load_run_config
+from ganmetrics_train.run_logging import SCORES_NAME, read_jsonl
 
 CHECKPOINT_FORMAT = "ganmetrics_train.checkpoint/1"
 CHECKPOINT_DIRNAME = "checkpoints"
@@ -65,6 +75,69 @@ def prune_checkpoints(run_dir: str | Path, keep: int) -> None:
     """Delete all but the ``keep`` most recent periodic checkpoints (``best.pt`` stays)."""
     for _, path in list_checkpoints(run_dir)[:-keep]:
         path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The run folder
+
+
+def prepare_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> Path:
+    """Create or reuse the run folder; an existing one needs ``resume`` or ``overwrite``."""
+    run_dir = Path(config.out)
+    is_run = (run_dir / "config.json").is_file()
+    has_content = run_dir.is_dir() and any(run_dir.iterdir())
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"{run_dir}: exists and is not a folder; choose another --out")
+    if has_content and overwrite and not resume:
+        if not is_run:
+            raise InputError(
+                f"{run_dir}: not empty and not a ganmetrics-train run folder; refusing to delete "
+                "it - choose another --out"
+            )
+        shutil.rmtree(run_dir)
+    elif has_content and resume:
+        if not is_run:
+            raise InputError(
+                f"{run_dir}: not a ganmetrics-train run folder (no config.json); nothing to resume"
+            )
+        stored = load_run_config(run_dir)
+        changed = [
+            name
+            for name, value in stored.to_dict().items()
+            if name not in OPERATIONAL_FIELDS and config.to_dict()[name] != value
+        ]
+        if changed:
+            details = ", ".join(
+                f"{n.rstrip('_')} {getattr(stored, n)!r} -> {getattr(config, n)!r}" for n in changed
+            )
+            raise InputError(
+                f"{run_dir}: --resume cannot change {details}; use another --out for a new run"
+            )
+    elif has_content:
+        raise InputError(
+            f"{run_dir}: already exists; pass --resume to continue it or --overwrite to start over"
+        )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{run_dir}: cannot create the run folder ({exc.strerror})") from None
+    return run_dir
+
+
+def last_score_at(scores_path: Path, step: int) -> dict[str, Any] | None:
+    """The scores line already recorded for ``step``, so a resumed run does not evaluate twice."""
+    if not scores_path.is_file():
+        return None
+    found = None
+    with open(scores_path) as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn last line from a killed run
+            if isinstance(record, dict) and record.get("step") == step:
+                found = record
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,6 +185,16 @@ def restore_rng_state(state: Mapping[str, Any], generators: Mapping[str, torch.G
     )
     for name, gen in generators.items():
         gen.set_state(state["generators"][name])
+
+
+@contextlib.contextmanager
+def preserved_global_rng() -> Iterator[None]:
+    """Run a block (sampling, evaluation, export) without changing any global random state."""
+    state = capture_rng_state({})
+    try:
+        yield
+    finally:
+        restore_rng_state(state, {})
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,6 +249,109 @@ def latest_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]] | None
     if problems:
         raise InputError(problems[0])
     return None
+
+
+def save_best(
+    run_dir: str | Path,
+    generator_config: Mapping[str, Any],
+    generator_state: Mapping[str, Any],
+    *,
+    fid: float,
+    step: int,
+    config_hash: str,
+) -> Path:
+    """Write ``best.pt``: the sampling generator at its best FID, without D or optimizer states."""
+    path = best_checkpoint_path(run_dir)
+    save_checkpoint(
+        path,
+        {
+            "kind": "best",
+            "step": step,
+            "config_hash": config_hash,
+            "generator_config": dict(generator_config),
+            "generator": dict(generator_state),
+            "generator_ema": None,
+            "best": {"fid": fid, "step": step},
+        },
+    )
+    return path
+
+
+def recorded_best(run_dir: str | Path) -> tuple[float, int] | None:
+    """(FID, step) stored in ``best.pt``, or ``None`` when there is none that loads."""
+    path = best_checkpoint_path(run_dir)
+    if not path.is_file():
+        return None
+    with contextlib.suppress(InputError, KeyError, TypeError):
+        best = load_checkpoint(path)["best"]
+        if best["fid"] is not None:
+            return float(best["fid"]), int(best["step"])
+    return None
+
+
+def training_state(trainer) -> dict[str, Any]:
+    """Everything :func:`restore_training_state` needs to continue a :class:`Trainer` exactly."""
+    t = trainer
+    return {
+        "step": t.step,
+        "g_steps": t.g_steps,
+        "data_next_batch": t.batches.next_batch,
+        "config": t.config.to_dict(),
+        "config_hash": t.config_hash,
+        "generator": t.G.state_dict(),
+        "discriminator": t.D.state_dict(),
+        "generator_ema": t.G_ema.state_dict() if t.G_ema is not None else None,
+        "generator_config": dict(t.G.config),
+        "discriminator_config": dict(t.D.config),
+        "g_optimizer": t.g_optimizer.state_dict(),
+        "d_optimizer": t.d_optimizer.state_dict(),
+        "rng": capture_rng_state(_trainer_generators(t)),
+        "best": {"fid": t.best_fid, "step": t.best_step},
+        "elapsed_s": t.elapsed(),
+    }
+
+
+def _trainer_generators(trainer) -> dict[str, torch.Generator]:
+    return {"z": trainer.z_generator, "penalty": trainer.penalty_generator}
+
+
+def restore_training_state(trainer, state: Mapping[str, Any]) -> int:
+    """Load a checkpoint's ``state`` into ``trainer``; returns the data stream's next batch."""
+    t = trainer
+    if state["config_hash"] != t.config_hash:
+        raise InputError(
+            f"{t.last_checkpoint}: written by a run with config hash "
+            f"{state['config_hash']}, not {t.config_hash}; resume with the run's own config"
+        )
+    t.G.load_state_dict(state["generator"])
+    t.D.load_state_dict(state["discriminator"])
+    if t.G_ema is not None:
+        t.G_ema.load_state_dict(state["generator_ema"])
+    t.g_optimizer.load_state_dict(state["g_optimizer"])
+    t.d_optimizer.load_state_dict(state["d_optimizer"])
+    restore_rng_state(state["rng"], _trainer_generators(t))
+    t.step = int(state["step"])
+    t.g_steps = int(state["g_steps"])
+    t.best_fid = state["best"]["fid"]
+    t.best_step = state["best"]["step"]
+    t.elapsed_before = float(state["elapsed_s"])
+    t.last_scores = last_score_at(Path(t.run_dir) / SCORES_NAME, t.step)
+    return int(state["data_next_batch"])
+
+
+def run_status(run_dir: str | Path) -> dict[str, Any]:
+    """Whether a run folder is finished, and its FIDs (for sweeps and summaries)."""
+    run_dir = Path(run_dir)
+    status: dict[str, Any] = {"run_dir": str(run_dir), "done": (run_dir / "done.json").is_file()}
+    fids = [
+        (int(r["step"]), float(r["metrics"]["fid"]))
+        for r in read_jsonl(run_dir / SCORES_NAME)
+        if isinstance(r.get("metrics", {}).get("fid"), int | float)
+    ]
+    status["final_fid"] = fids[-1][1] if fids else None
+    status["final_step"] = fids[-1][0] if fids else None
+    status["best_fid"] = min(f for _, f in fids) if fids else None
+    return status
 
 
 # --------------------------------------------------------------------------------------------

@@ -280,24 +280,14 @@ def run(config_file, preset, out, resume, overwrite, quiet, **flags) -> None:
     overrides = _collect_overrides(flags)
     if out is not None:
         overrides["out"] = out
-    stored: dict[str, Any] = {}
+    stored = None
     if resume:
         run_dir = overrides.get("out") or (
             load_config_file(config_file).get("out") if config_file else None
         )
         if run_dir and (Path(run_dir) / "config.json").is_file():
-            stored = load_run_config(run_dir).to_dict()
-    if stored:
-        base = {**stored}
-        if preset is not None:
-            from ganmetrics_train.config import get_preset
-
-            base.update(get_preset(preset).settings)
-        if config_file is not None:
-            base.update(load_config_file(config_file))
-        config = build_config(overrides={**base, **overrides})
-    else:
-        config = build_config(preset=preset, config_file=config_file, overrides=overrides)
+            stored = load_run_config(run_dir)
+    config = build_config(preset=preset, config_file=config_file, overrides=overrides, base=stored)
     result = train(config, resume=resume, overwrite=overwrite, progress=not quiet)
     summary = {
         "run_dir": str(result.run_dir),

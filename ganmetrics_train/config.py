@@ -26,33 +26,52 @@ from typing import Any
 import yaml
 
 from ganmetrics.errors import InputError
+from ganmetrics_train.choices import (
+    ABLATIONS,
+    ARCHITECTURES,
+    D_NORMALIZATIONS,
+    DATASETS,
+    DISC_CALLS,
+    G_NORMALIZATIONS,
+    LOSSES,
+    NATIVE_IMAGE_SIZE,
+    PENALTIES,
+)
+from ganmetrics_train.presets import PRESETS, Preset, get_preset
 
-#: Losses of section 2.1 (plus the hinge loss of Appendix A).
-LOSSES = ("ns", "minimax", "wgan", "ls", "hinge")
-#: Discriminator penalties of section 2.2 (plus R1, which the study does not use).
-PENALTIES = ("none", "gp", "dragan", "l2", "r1")
-#: Discriminator normalizations of section 2.2 (plus weight normalization).
-D_NORMALIZATIONS = ("none", "bn", "ln", "sn", "wn")
-#: Generator normalizations: batch norm everywhere in the study; weight norm pairs with WN in D.
-G_NORMALIZATIONS = ("bn", "wn", "none")
-ARCHITECTURES = ("dcgan", "sndcgan", "resnet19", "resnet_cifar")
-ABLATIONS = ("skip", "cin", "opt", "sum", "tan", "eps")
-METRICS = ("fid", "is", "kid", "msssim")
+__all__ = [
+    "ABLATIONS",
+    "ARCHITECTURES",
+    "DATASETS",
+    "DISC_CALLS",
+    "D_NORMALIZATIONS",
+    "G_NORMALIZATIONS",
+    "LOSSES",
+    "PENALTIES",
+    "PRESETS",
+    "Preset",
+    "TrainConfig",
+    "build_config",
+    "config_from_dict",
+    "get_preset",
+    "is_resolved",
+    "load_config_file",
+    "load_run_config",
+    "normalize_overrides",
+    "resolve_config",
+    "save_config_files",
+]
 
 #: Image side of each data set of section 2.5.
 DATASET_IMAGE_SIZE = {"cifar10": 32, "celeba-hq-128": 128, "lsun-bedroom": 128}
 #: Discriminator steps of section 2.6.
 PROTOCOL_STEPS = {"cifar10": 200_000, "celeba-hq-128": 100_000, "lsun-bedroom": 100_000}
-#: (test images, generated images) for FID of section 4 ("Metrics").
-PROTOCOL_EVAL_COUNTS = {
-    "cifar10": (10_000, 10_000),
-    "lsun-bedroom": (10_000, 10_000),
-    "celeba-hq-128": (3_000, 3_000),
-}
-#: Data sets the trainer can read; "folder" and "procedural" need an explicit image size.
-DATASETS = ("cifar10", "celeba-hq-128", "lsun-bedroom", "folder", "procedural")
 DEFAULT_STEPS = 100_000
+#: (test images, generated images) for a data set without a study protocol (folder, procedural).
 DEFAULT_EVAL_COUNTS = (10_000, 10_000)
+#: The setting that reads :attr:`TrainConfig.disc_calls` as "concat": runs written before the key
+#: existed trained that way, and their config hash stays what it was.
+LEGACY_DISC_CALLS = "concat"
 
 #: Fields that do not change which model a run trains; they are left out of the config hash and
 #: may change when a run is resumed.
@@ -73,6 +92,7 @@ OPERATIONAL_FIELDS = frozenset(
         "log_every",
         "sample_every",
         "num_samples",
+        "inception_weights",
     }
 )
 
@@ -93,6 +113,7 @@ class TrainConfig:
     n_disc: int = 1
     batch_size: int = 64
     z_dim: int = 128
+    disc_calls: str = "split"
     steps: int | None = None
     seed: int = 0
     dataset: str = "cifar10"
@@ -104,6 +125,7 @@ class TrainConfig:
     eval_num_real: int | None = None
     eval_num_fake: int | None = None
     eval_metrics: tuple[str, ...] | None = None
+    inception_weights: str | None = None
     checkpoint_every: int = 5_000
     keep_checkpoints: int = 3
     out: str | None = None
@@ -132,8 +154,14 @@ class TrainConfig:
     def hash(self) -> str:
         """Digest of the fields that define the trained model (not :data:`OPERATIONAL_FIELDS`)."""
         identity = {k: v for k, v in self.to_dict().items() if k not in OPERATIONAL_FIELDS}
+        if identity["disc_calls"] == LEGACY_DISC_CALLS:
+            del identity["disc_calls"]  # the hash of a run written before the key existed
         text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def user_facing(self) -> dict[str, Any]:
+        """:meth:`to_dict` under the names users type (``lambda``, not the field ``lambda_``)."""
+        return {key.rstrip("_"): value for key, value in self.to_dict().items()}
 
     @property
     def lambda_value(self) -> float:
@@ -199,7 +227,7 @@ def save_config_files(config: TrainConfig, run_dir: str | Path) -> None:
     write_json(run_dir / "config.json", {**values, "config_hash": config.hash()})
     with atomic_write(run_dir / "config.yaml", "w") as handle:
         handle.write(f"# ganmetrics-train run config; hash {config.hash()}\n")
-        yaml.safe_dump(values, handle, sort_keys=False)
+        yaml.safe_dump(config.user_facing(), handle, sort_keys=False)
 
 
 def load_run_config(run_dir: str | Path) -> TrainConfig:
@@ -214,6 +242,7 @@ def load_run_config(run_dir: str | Path) -> TrainConfig:
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: unreadable run config ({exc}); restore or delete it") from None
     values.pop("config_hash", None)
+    values.setdefault("disc_calls", LEGACY_DISC_CALLS)
     return config_from_dict(values, str(path))
 
 
@@ -237,7 +266,19 @@ _INT_FIELDS = {
 }
 _FLOAT_FIELDS = {"lambda_", "lr", "beta1", "beta2", "ema_decay"}
 _BOOL_FIELDS = {"deterministic", "amp_bf16", "compile"}
-_STR_FIELDS = {"arch", "loss", "penalty", "norm", "g_norm", "dataset", "data_dir", "out", "device"}
+_STR_FIELDS = {
+    "arch",
+    "loss",
+    "penalty",
+    "norm",
+    "g_norm",
+    "disc_calls",
+    "dataset",
+    "data_dir",
+    "out",
+    "device",
+    "inception_weights",
+}
 _TUPLE_FIELDS = {"ablations", "eval_metrics"}
 
 
@@ -299,17 +340,12 @@ def resolve_config(config: TrainConfig, origin: str = "config") -> TrainConfig:
     (MS-SSIM only for CELEBA-HQ-128, section 2.4).
     """
     c = dataclasses.replace(config)
-    _choice(origin, "arch", c.arch, ARCHITECTURES)
     _choice(origin, "loss", c.loss, LOSSES)
     _choice(origin, "penalty", c.penalty, PENALTIES)
-    _choice(origin, "norm", c.norm, D_NORMALIZATIONS)
+    _choice(origin, "disc_calls", c.disc_calls, DISC_CALLS)
     _choice(origin, "dataset", c.dataset, DATASETS)
-    c.ablations = tuple(dict.fromkeys(c.ablations))
-    for ablation in c.ablations:
-        _choice(origin, "ablation", ablation, ABLATIONS)
     if c.g_norm is None:
         c.g_norm = "wn" if c.norm == "wn" else "bn"
-    _choice(origin, "g_norm", c.g_norm, G_NORMALIZATIONS)
 
     if c.lambda_ is None:
         c.lambda_ = 0.0 if c.penalty == "none" else 1.0
@@ -344,34 +380,42 @@ def resolve_config(config: TrainConfig, origin: str = "config") -> TrainConfig:
 
     expected_size = DATASET_IMAGE_SIZE.get(c.dataset)
     if c.image_size is None:
-        if expected_size is None and c.dataset == "folder":
+        if c.dataset == "folder":
             raise InputError(f"{origin}: dataset 'folder' needs --image-size (e.g. 32 or 128)")
-        c.image_size = expected_size or 32
+        # The built-in set is rendered at the architecture's own size (resnet19: 128 px).
+        c.image_size = expected_size or NATIVE_IMAGE_SIZE.get(c.arch, 32)
     elif expected_size is not None and c.image_size != expected_size:
         raise InputError(
             f"{origin}: dataset {c.dataset} is {expected_size} px, not image_size={c.image_size}; "
             "drop --image-size"
         )
     if c.dataset in DATASET_IMAGE_SIZE and not c.data_dir:
-        raise InputError(f"{origin}: dataset {c.dataset} needs --data-dir (the data set folder)")
+        missing_out = "" if c.out else " --out runs/NAME"
+        raise InputError(
+            f"{origin}: dataset {c.dataset} needs --data-dir DIR (the data set folder); "
+            f"or add --dataset procedural{missing_out} to train on the built-in set"
+        )
     if c.dataset == "folder" and not c.data_dir:
         raise InputError(f"{origin}: dataset 'folder' needs --data-dir (a folder of images)")
 
+    from ganmetrics_train.models import validate_architecture
+
+    c.ablations = tuple(dict.fromkeys(c.ablations))
     try:
-        from ganmetrics_train.models import validate_architecture
-    except ImportError:  # pragma: no cover - the models package is written concurrently
-        validate_architecture = None
-    if validate_architecture is not None:
-        try:
-            validate_architecture(c.arch, c.image_size, c.norm, c.g_norm, c.ablations)
-        except ValueError as exc:
-            raise InputError(f"{origin}: {exc}") from None
+        validate_architecture(c.arch, c.image_size, c.norm, c.g_norm, c.ablations)
+    except ValueError as exc:
+        raise InputError(f"{origin}: {exc}") from None
 
     if c.steps is None:
         c.steps = PROTOCOL_STEPS.get(c.dataset, DEFAULT_STEPS)
     if c.steps < 1:
         raise InputError(f"{origin}: steps={c.steps} must be >= 1 (discriminator steps)")
-    protocol_real, protocol_fake = PROTOCOL_EVAL_COUNTS.get(c.dataset, DEFAULT_EVAL_COUNTS)
+    from ganmetrics.api import METRICS
+    from ganmetrics.protocols import PROTOCOLS
+
+    protocol = PROTOCOLS.get(c.dataset, PROTOCOLS["custom"])
+    protocol_real = protocol.num_real or DEFAULT_EVAL_COUNTS[0]
+    protocol_fake = protocol.num_fake or DEFAULT_EVAL_COUNTS[1]
     if c.eval_num_real is None:
         c.eval_num_real = protocol_real
     if c.eval_num_fake is None:
@@ -379,9 +423,7 @@ def resolve_config(config: TrainConfig, origin: str = "config") -> TrainConfig:
     if c.eval_num_real < 2 or c.eval_num_fake < 2:
         raise InputError(f"{origin}: eval_num_real and eval_num_fake must be >= 2")
     if c.eval_metrics is None:
-        c.eval_metrics = ("fid", "is", "kid") + (
-            ("msssim",) if c.dataset == "celeba-hq-128" else ()
-        )
+        c.eval_metrics = protocol.metrics
     c.eval_metrics = tuple(dict.fromkeys(c.eval_metrics))
     for metric in c.eval_metrics:
         _choice(origin, "metric", metric, METRICS)
@@ -413,15 +455,27 @@ def resolve_config(config: TrainConfig, origin: str = "config") -> TrainConfig:
     return c
 
 
+def is_resolved(config: TrainConfig) -> bool:
+    """Whether :func:`resolve_config` has filled the derived fields (it then validated them)."""
+    derived = (config.image_size, config.steps, config.g_norm, config.lambda_, config.eval_metrics)
+    return config.device != "auto" and all(value is not None for value in derived)
+
+
 def build_config(
     *,
     preset: str | None = None,
     config_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     origin: str = "config",
+    base: TrainConfig | None = None,
 ) -> TrainConfig:
-    """Preset < config file < explicit overrides (e.g. CLI flags), then :func:`resolve_config`."""
-    values: dict[str, Any] = {}
+    """``base`` < preset < config file < explicit overrides (e.g. CLI flags), then resolved.
+
+    ``base`` is e.g. the config stored in a run folder that ``--resume`` continues: flags, a file
+    or a preset given with it change only what they name (and :func:`resolve_config` re-derives the
+    rest from the stored values).
+    """
+    values: dict[str, Any] = base.to_dict() if base is not None else {}
     if preset is not None:
         values.update(get_preset(preset).settings)
     if config_file is not None:
@@ -429,113 +483,3 @@ def build_config(
     if overrides:
         values.update(normalize_overrides(overrides, origin))
     return resolve_config(config_from_dict(values, origin), origin)
-
-
-# --------------------------------------------------------------------------------------------
-# The paper's best settings (Appendix E, Tables 7-9), all with the non-saturating loss.
-
-
-@dataclasses.dataclass(frozen=True)
-class Preset:
-    """One row of Tables 7-9: the hyperparameters plus the reported median/best FID."""
-
-    name: str
-    table: str
-    median_fid: float
-    best_fid: float | None
-    settings: dict[str, Any]
-
-
-_TABLE_ROWS = {
-    # (arch, table): rows of (dataset, median, best, lr*1e3, beta1, beta2, n_disc, lambda, norm)
-    ("sndcgan", "Table 7"): [
-        ("cifar10", 29.75, 28.66, 0.1, 0.5, 0.999, 1, None, "-"),
-        ("cifar10", 36.12, 33.23, 0.2, 0.5, 0.999, 1, None, "-"),
-        ("celeba-hq-128", 66.42, 63.13, 0.1, 0.5, 0.999, 1, None, "-"),
-        ("celeba-hq-128", 67.39, 64.59, 0.2, 0.5, 0.999, 1, None, "-"),
-        ("lsun-bedroom", 180.36, 160.12, 0.2, 0.5, 0.999, 1, None, "-"),
-        ("lsun-bedroom", 188.99, 162.00, 0.1, 0.5, 0.999, 1, None, "-"),
-        ("cifar10", 26.66, 25.27, 0.2, 0.5, 0.999, 1, None, "SN"),
-        ("cifar10", 27.32, 26.97, 0.1, 0.5, 0.999, 1, None, "SN"),
-        ("celeba-hq-128", 31.14, 29.05, 0.2, 0.5, 0.999, 1, None, "SN"),
-        ("celeba-hq-128", 33.52, 31.92, 0.1, 0.5, 0.999, 1, None, "SN"),
-        ("lsun-bedroom", 63.46, 58.13, 0.2, 0.5, 0.999, 1, None, "SN"),
-        ("lsun-bedroom", 74.66, 59.94, 1.0, 0.5, 0.999, 1, None, "SN"),
-        ("cifar10", 26.23, 26.01, 0.2, 0.5, 0.999, 1, 1, "SN+GP"),
-        ("celeba-hq-128", 31.13, 30.80, 0.1, 0.5, 0.999, 1, 10, "GP"),
-        ("lsun-bedroom", 66.58, 65.75, 0.2, 0.5, 0.999, 1, 10, "GP"),
-    ],
-    ("resnet19", "Table 8"): [
-        ("celeba-hq-128", 43.73, 39.10, 0.1, 0.5, 0.999, 5, None, "-"),
-        ("celeba-hq-128", 43.77, 39.60, 0.1, 0.5, 0.999, 1, None, "-"),
-        ("lsun-bedroom", 160.97, 119.58, 0.1, 0.5, 0.900, 5, None, "-"),
-        ("lsun-bedroom", 161.70, 125.55, 0.1, 0.5, 0.900, 5, None, "-"),
-        ("celeba-hq-128", 32.46, 28.52, 0.1, 0.5, 0.999, 1, None, "LN"),
-        ("celeba-hq-128", 40.58, 36.37, 0.2, 0.5, 0.900, 1, None, "LN"),
-        ("lsun-bedroom", 70.30, 48.88, 1.0, 0.5, 0.999, 1, None, "SN"),
-        ("lsun-bedroom", 73.84, 60.54, 0.1, 0.5, 0.900, 5, None, "SN"),
-        ("celeba-hq-128", 29.13, None, 0.1, 0.5, 0.900, 5, 1, "LN+DR"),
-        ("celeba-hq-128", 29.65, None, 0.2, 0.5, 0.900, 5, 1, "GP"),
-        ("lsun-bedroom", 55.72, None, 0.2, 0.5, 0.900, 5, 1, "LN+GP"),
-        ("lsun-bedroom", 57.81, None, 0.1, 0.5, 0.999, 1, 10, "SN+GP"),
-    ],
-    ("resnet_cifar", "Table 9"): [
-        ("cifar10", 31.40, 28.12, 0.2, 0.5, 0.999, 5, None, "-"),
-        ("cifar10", 33.79, 30.08, 0.1, 0.5, 0.999, 5, None, "-"),
-        ("cifar10", 23.57, 22.91, 0.2, 0.5, 0.999, 5, None, "SN"),
-        ("cifar10", 25.50, 24.21, 0.1, 0.5, 0.999, 5, None, "SN"),
-        ("cifar10", 22.98, 22.73, 0.2, 0.5, 0.999, 1, 1, "SN+GP"),
-    ],
-}
-_NORM_TAGS = {"SN": "sn", "LN": "ln", "BN": "bn", "WN": "wn"}
-_PENALTY_TAGS = {"GP": "gp", "DR": "dragan", "L2": "l2"}
-
-
-def _build_presets() -> dict[str, Preset]:
-    presets: dict[str, Preset] = {}
-    for (arch, table), rows in _TABLE_ROWS.items():
-        for dataset, median, best, lr_milli, beta1, beta2, n_disc, lam, regularizer in rows:
-            norm, penalty = "none", "none"
-            for part in regularizer.split("+"):
-                if part in _NORM_TAGS:
-                    norm = _NORM_TAGS[part]
-                elif part in _PENALTY_TAGS:
-                    penalty = _PENALTY_TAGS[part]
-            tag = "-".join(t for t in (norm, penalty) if t != "none") or "none"
-            base = f"{arch}-{dataset}-{tag}"
-            name, rank = base, 1
-            while name in presets:
-                rank += 1
-                name = f"{base}-{rank}"
-            presets[name] = Preset(
-                name=name,
-                table=table,
-                median_fid=median,
-                best_fid=best,
-                settings={
-                    "arch": arch,
-                    "dataset": dataset,
-                    "loss": "ns",
-                    "norm": norm,
-                    "penalty": penalty,
-                    "lambda_": float(lam) if lam is not None else None,
-                    "lr": round(lr_milli * 1e-3, 10),
-                    "beta1": beta1,
-                    "beta2": beta2,
-                    "n_disc": n_disc,
-                },
-            )
-    return presets
-
-
-#: Named presets: ``<arch>-<dataset>-<norm>[-<penalty>][-<rank>]``, e.g. "sndcgan-cifar10-sn".
-PRESETS: dict[str, Preset] = _build_presets()
-
-
-def get_preset(name: str) -> Preset:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise InputError(
-            f"--preset: unknown preset {name!r}; `ganmetrics-train presets` lists them"
-        ) from None

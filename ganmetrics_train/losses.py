@@ -23,8 +23,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganmetrics.errors import InputError
+from ganmetrics_train.choices import LOSSES
 
-LOSSES = ("ns", "minimax", "wgan", "ls", "hinge")
+__all__ = ["LOSSES", "discriminator_loss", "generator_loss"]
 
 
 def _check_loss(loss: str) -> None:

@@ -21,8 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from ganmetrics.errors import InputError
-
-PENALTIES = ("none", "gp", "dragan", "l2", "r1")
+from ganmetrics_train.choices import PENALTIES
 
 #: Added under the square root of the gradient norm, as in compare_gan (``tf.sqrt(0.0001 + ...)``).
 SLOPE_EPSILON = 1e-4

@@ -37,17 +37,18 @@ from collections.abc import Iterable
 from torch import nn
 
 from ganmetrics.errors import InputError
+from ganmetrics_train.choices import (
+    ABLATIONS,
+    ARCHITECTURES,
+    D_NORMALIZATIONS,
+    DISCRIMINATOR_ABLATIONS,
+    G_NORMALIZATIONS,
+    GENERATOR_ABLATIONS,
+    RESNET_ARCHITECTURES,
+)
 from ganmetrics_train.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganmetrics_train.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganmetrics_train.models.sndcgan import SNDCGANDiscriminator, SNDCGANGenerator
-
-ARCHITECTURES = ("dcgan", "sndcgan", "resnet19", "resnet_cifar")
-D_NORMALIZATIONS = ("none", "bn", "ln", "sn", "wn")
-G_NORMALIZATIONS = ("bn", "none", "wn")
-ABLATIONS = ("skip", "cin", "opt", "sum", "tan", "eps")
-GENERATOR_ABLATIONS = ("tan", "eps")
-DISCRIMINATOR_ABLATIONS = ("skip", "cin", "opt", "sum", "tan")
-RESNET_ARCHITECTURES = ("resnet19", "resnet_cifar")
 
 _SUPPORTED_D_NORMS = {
     # gans_with_penalty.py: the SNDCGAN discriminator asserts spectral norm or none; it has no

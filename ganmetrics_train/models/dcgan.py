@@ -32,13 +32,103 @@ from ganmetrics_train.models.layers import (
     Linear,
     LinearToFeatureMap,
 )
-from ganmetrics_train.models.normalization import BATCH_NORM_EPSILON, normalization_scheme
+from ganmetrics_train.models.normalization import (
+    BATCH_NORM_EPSILON,
+    NormalizationScheme,
+    normalization_scheme,
+)
 
 DCGAN_LEAK = 0.2
 """Slope of compare_gan's ``lrelu`` default, used by every DCGAN discriminator layer."""
 DCGAN_KERNEL = 5
 DCGAN_GENERATOR_CHANNELS = (256, 128, 64)
 DCGAN_DISCRIMINATOR_CHANNELS = (64, 128, 256, 512)
+
+
+# Rows shared by DCGAN and SNDCGAN (``dcgan_architecture.py`` builds both from the same ops).
+
+
+def seed_row(
+    scheme: NormalizationScheme,
+    z_dim: int,
+    size: int,
+    epsilon: float,
+    normalize_before_reshape: bool,
+) -> nn.Module:
+    """Linear z -> size x size x 512, batch norm (on the flat output or per channel), ReLU."""
+    features = size * size * 512
+    return LinearToFeatureMap(
+        Linear(z_dim, features, initialiser="normal", reparametrisation=scheme.hidden_weight),
+        channels=512,
+        size=size,
+        norm=scheme.make_feature_norm(features if normalize_before_reshape else 512, epsilon),
+        activation=scheme.make_activation(512),
+        normalize_before_reshape=normalize_before_reshape,
+    )
+
+
+def deconvolution_row(
+    scheme: NormalizationScheme, channels: int, out_channels: int, kernel: int, stride: int, epsilon
+) -> nn.Sequential:
+    """SAME deconvolution with N(0, 0.02^2) weights, batch norm, ReLU."""
+    return nn.Sequential(
+        ConvTranspose2dSame(
+            channels,
+            out_channels,
+            kernel,
+            stride,
+            initialiser="normal",
+            reparametrisation=scheme.hidden_weight,
+        ),
+        scheme.make_feature_norm(out_channels, epsilon),
+        scheme.make_activation(out_channels),
+    )
+
+
+def output_row(scheme: NormalizationScheme, channels: int, kernel: int, stride: int) -> nn.Module:
+    """The last deconvolution to 3 channels, then tanh."""
+    return nn.Sequential(
+        ConvTranspose2dSame(
+            channels,
+            3,
+            kernel,
+            stride,
+            initialiser="normal",
+            reparametrisation=scheme.output_weight,
+        ),
+        nn.Tanh(),
+    )
+
+
+def convolution_row(
+    scheme: NormalizationScheme,
+    channels: int,
+    out_channels: int,
+    kernel: int,
+    stride: int,
+    initialiser: str,
+    leak: float,
+    norm: nn.Module | None = None,
+) -> nn.Sequential:
+    """SAME convolution, optionally a normalization layer, leaky ReLU."""
+    convolution = Conv2dSame(
+        channels,
+        out_channels,
+        kernel,
+        stride,
+        initialiser=initialiser,
+        reparametrisation=scheme.hidden_weight,
+    )
+    layers = [convolution] + ([norm] if norm is not None else [])
+    return nn.Sequential(*layers, scheme.make_activation(out_channels, leak))
+
+
+def logit_row(scheme: NormalizationScheme, features: int) -> nn.Sequential:
+    """Flatten, then a linear layer with N(0, 0.02^2) weights to one logit."""
+    return nn.Sequential(
+        nn.Flatten(),
+        Linear(features, 1, initialiser="normal", reparametrisation=scheme.output_weight),
+    )
 
 
 class DCGANGenerator(nn.Module):
@@ -52,47 +142,17 @@ class DCGANGenerator(nn.Module):
     def __init__(self, image_size: int, z_dim: int = 128, norm: str = "bn") -> None:
         super().__init__()
         scheme = normalization_scheme(norm)
-        bottom = image_size // 16
         rows: OrderedDict[str, nn.Module] = OrderedDict()
-        rows["linear_bn_relu"] = LinearToFeatureMap(
-            Linear(
-                z_dim,
-                bottom * bottom * 512,
-                initialiser="normal",
-                reparametrisation=scheme.hidden_weight,
-            ),
-            channels=512,
-            size=bottom,
-            norm=scheme.make_feature_norm(512, BATCH_NORM_EPSILON),
-            activation=scheme.make_activation(512),
-            normalize_before_reshape=False,
+        rows["linear_bn_relu"] = seed_row(
+            scheme, z_dim, image_size // 16, BATCH_NORM_EPSILON, normalize_before_reshape=False
         )
         channels = 512
         for index, out_channels in enumerate(DCGAN_GENERATOR_CHANNELS):
-            rows[f"deconv{index + 1}_bn_relu"] = nn.Sequential(
-                ConvTranspose2dSame(
-                    channels,
-                    out_channels,
-                    DCGAN_KERNEL,
-                    2,
-                    initialiser="normal",
-                    reparametrisation=scheme.hidden_weight,
-                ),
-                scheme.make_feature_norm(out_channels, BATCH_NORM_EPSILON),
-                scheme.make_activation(out_channels),
+            rows[f"deconv{index + 1}_bn_relu"] = deconvolution_row(
+                scheme, channels, out_channels, DCGAN_KERNEL, 2, BATCH_NORM_EPSILON
             )
             channels = out_channels
-        rows["deconv_tanh"] = nn.Sequential(
-            ConvTranspose2dSame(
-                channels,
-                3,
-                DCGAN_KERNEL,
-                2,
-                initialiser="normal",
-                reparametrisation=scheme.output_weight,
-            ),
-            nn.Tanh(),
-        )
+        rows["deconv_tanh"] = output_row(scheme, channels, DCGAN_KERNEL, 2)
         self.rows = nn.Sequential(rows)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -118,29 +178,19 @@ class DCGANDiscriminator(nn.Module):
                 if index == 0
                 else scheme.make_feature_norm(out_channels, BATCH_NORM_EPSILON)
             )
-            rows[f"conv{index + 1}_lrelu"] = nn.Sequential(
-                Conv2dSame(
-                    channels,
-                    out_channels,
-                    DCGAN_KERNEL,
-                    2,
-                    initialiser="truncated_normal",
-                    reparametrisation=scheme.hidden_weight,
-                ),
+            rows[f"conv{index + 1}_lrelu"] = convolution_row(
+                scheme,
+                channels,
+                out_channels,
+                DCGAN_KERNEL,
+                2,
+                "truncated_normal",
+                DCGAN_LEAK,
                 norm_layer,
-                scheme.make_activation(out_channels, DCGAN_LEAK),
             )
             channels = out_channels
         bottom = image_size // 16
-        rows["linear"] = nn.Sequential(
-            nn.Flatten(),
-            Linear(
-                bottom * bottom * channels,
-                1,
-                initialiser="normal",
-                reparametrisation=scheme.output_weight,
-            ),
-        )
+        rows["linear"] = logit_row(scheme, bottom * bottom * channels)
         self.rows = nn.Sequential(rows)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

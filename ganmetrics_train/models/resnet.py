@@ -30,7 +30,8 @@ discriminator accepts any power of two, so image sizes 64 and 128 are supported.
 ResNet CIFAR (Table 6, 32x32): G linear z -> 4x4x256, three up-blocks at 256 channels, BN, ReLU,
 conv, sigmoid. D four blocks at 128 channels, the first two downsampling, ReLU, global mean, linear.
 
-Appendix D ablations (discriminator unless stated; names in :data:`RESNET_ABLATIONS`):
+Appendix D ablations (discriminator unless stated; names in
+:data:`ganmetrics_train.choices.ABLATIONS`):
 
 * ``skip``: identity shortcut in discriminator blocks. Following the Chainer reference the appendix
   compares against (``chainer-gan-lib/common/net.py``: ``DownResBlock3`` adds its input, the
@@ -70,7 +71,6 @@ from ganmetrics_train.models.normalization import (
     normalization_scheme,
 )
 
-RESNET_ABLATIONS = ("skip", "cin", "opt", "sum", "tan", "eps")
 EPS_ABLATION_EPSILON = 2e-5
 """Generator batch-norm epsilon of the EPS ablation (Appendix D; Chainer's default)."""
 

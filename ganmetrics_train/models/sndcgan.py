@@ -26,11 +26,12 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ganmetrics_train.models.layers import (
-    Conv2dSame,
-    ConvTranspose2dSame,
-    Linear,
-    LinearToFeatureMap,
+from ganmetrics_train.models.dcgan import (
+    convolution_row,
+    deconvolution_row,
+    logit_row,
+    output_row,
+    seed_row,
 )
 from ganmetrics_train.models.normalization import normalization_scheme
 
@@ -64,42 +65,18 @@ class SNDCGANGenerator(nn.Module):
     def __init__(self, image_size: int, z_dim: int = 128, norm: str = "bn") -> None:
         super().__init__()
         scheme = normalization_scheme(norm)
-        bottom = image_size // 8
+        epsilon = SNDCGAN_GENERATOR_BN_EPSILON
         rows: OrderedDict[str, nn.Module] = OrderedDict()
-        rows["linear_bn_relu"] = LinearToFeatureMap(
-            Linear(
-                z_dim,
-                bottom * bottom * 512,
-                initialiser="normal",
-                reparametrisation=scheme.hidden_weight,
-            ),
-            channels=512,
-            size=bottom,
-            norm=scheme.make_feature_norm(bottom * bottom * 512, SNDCGAN_GENERATOR_BN_EPSILON),
-            activation=scheme.make_activation(512),
-            normalize_before_reshape=True,
+        rows["linear_bn_relu"] = seed_row(
+            scheme, z_dim, image_size // 8, epsilon, normalize_before_reshape=True
         )
         channels = 512
         for index, (kernel, stride, out_channels) in enumerate(SNDCGAN_GENERATOR_DECONVOLUTIONS):
-            rows[f"deconv{index + 1}_bn_relu"] = nn.Sequential(
-                ConvTranspose2dSame(
-                    channels,
-                    out_channels,
-                    kernel,
-                    stride,
-                    initialiser="normal",
-                    reparametrisation=scheme.hidden_weight,
-                ),
-                scheme.make_feature_norm(out_channels, SNDCGAN_GENERATOR_BN_EPSILON),
-                scheme.make_activation(out_channels),
+            rows[f"deconv{index + 1}_bn_relu"] = deconvolution_row(
+                scheme, channels, out_channels, kernel, stride, epsilon
             )
             channels = out_channels
-        rows["deconv_tanh"] = nn.Sequential(
-            ConvTranspose2dSame(
-                channels, 3, 3, 1, initialiser="normal", reparametrisation=scheme.output_weight
-            ),
-            nn.Tanh(),
-        )
+        rows["deconv_tanh"] = output_row(scheme, channels, 3, 1)
         self.rows = nn.Sequential(rows)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -121,28 +98,12 @@ class SNDCGANDiscriminator(nn.Module):
         rows: OrderedDict[str, nn.Module] = OrderedDict()
         channels = 3
         for index, (kernel, stride, out_channels) in enumerate(SNDCGAN_DISCRIMINATOR_LAYERS):
-            rows[f"conv{index + 1}_lrelu"] = nn.Sequential(
-                Conv2dSame(
-                    channels,
-                    out_channels,
-                    kernel,
-                    stride,
-                    initialiser="normal",
-                    reparametrisation=scheme.hidden_weight,
-                ),
-                scheme.make_activation(out_channels, SNDCGAN_LEAK),
+            rows[f"conv{index + 1}_lrelu"] = convolution_row(
+                scheme, channels, out_channels, kernel, stride, "normal", SNDCGAN_LEAK
             )
             channels = out_channels
         bottom = image_size // 8
-        rows["linear"] = nn.Sequential(
-            nn.Flatten(),
-            Linear(
-                bottom * bottom * channels,
-                1,
-                initialiser="normal",
-                reparametrisation=scheme.output_weight,
-            ),
-        )
+        rows["linear"] = logit_row(scheme, bottom * bottom * channels)
         self.rows = nn.Sequential(rows)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

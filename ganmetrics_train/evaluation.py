@@ -1,0 +1,164 @@
+"""Evaluation while training: FID/IS/KID (+MS-SSIM) of the generator against the test split.
+
+"The GAN Landscape" (Kurach, Lucic et al. 2019, section 4) scores a model by FID between test
+images and generated images (10k/10k on CIFAR10 and LSUN-BEDROOM, 3k/3k on CELEBA-HQ-128, counts in
+:mod:`ganmetrics.protocols`). :class:`RunEvaluation` holds ONE :class:`ganmetrics.Evaluator` for a
+run, so the Inception network is loaded once and the test split's features come from the cache
+after the first evaluation.
+
+The generated side is the sampling generator handed to the evaluator as a module with
+``seed=config.seed``: the very images (same z stream, same uint8 conversion) that
+``ganmetrics eval --fake RUN_DIR/generator.pt --seed SEED --num N`` scores. Every random state of
+training is left untouched (:func:`ganmetrics_train.checkpoint.preserved_global_rng`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganmetrics.errors import InputError
+from ganmetrics_train.checkpoint import preserved_global_rng
+from ganmetrics_train.config import TrainConfig
+
+#: Images generated per forward pass when sampling for grids.
+GENERATION_BATCH = 250
+
+
+def images_to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Generator output in [0, 1] to uint8 (N, 3, H, W): ``round(255 x)`` after clipping."""
+    return images.detach().float().clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8).cpu().numpy()
+
+
+@torch.no_grad()
+def generate_uint8(
+    generator: nn.Module, z: torch.Tensor, autocast: contextlib.AbstractContextManager
+) -> np.ndarray:
+    """uint8 images (N, 3, H, W) for ``z``, with G in inference mode; random states untouched."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        with preserved_global_rng(), autocast:
+            chunks = [images_to_uint8(generator(c)) for c in z.split(GENERATION_BATCH)]
+    finally:
+        generator.train(was_training)
+    return np.concatenate(chunks)
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe copy: numpy/torch scalars to Python numbers, unknown objects to strings."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return str(value)
+
+
+def missing_weights_message(problem: str) -> str:
+    """The one line that says how to get past missing Inception weights while training."""
+    return (
+        f"{problem.rstrip('.')}; evaluation while training needs them: pass "
+        "--inception-weights PATH (inception_weights in the config), or --eval-every 0 to train "
+        "without evaluation, or write stand-in weights with `ganmetrics make-test-weights PATH` "
+        "(scores then not comparable with papers)"
+    )
+
+
+class RunEvaluation:
+    """The test split, the run's one :class:`ganmetrics.Evaluator`, and how to score a generator."""
+
+    def __init__(self, config: TrainConfig, progress: bool = False):
+        self.config = config
+        self.progress = progress
+        self._test_source = None
+        self._evaluator = None
+
+    @property
+    def test_source(self):
+        """The test split the evaluation compares against (section 4: FID w.r.t. test data)."""
+        if self._test_source is None:
+            from ganmetrics.datasets import open_dataset
+
+            cfg = self.config
+            self._test_source = open_dataset(
+                cfg.dataset, cfg.data_dir, "test", image_size=cfg.image_size, **cfg.dataset_options
+            )
+        return self._test_source
+
+    @property
+    def evaluator(self):
+        if self._evaluator is None:
+            from ganmetrics.api import EvalSettings, Evaluator
+
+            cfg = self.config
+            settings = EvalSettings(
+                metrics=tuple(cfg.eval_metrics),
+                num_real=cfg.eval_num_real,
+                num_fake=cfg.eval_num_fake,
+                seed=cfg.seed,
+                z_dim=cfg.z_dim,
+                inception_weights=cfg.inception_weights,
+                device=cfg.device,
+                cache=True,
+                progress=self.progress,
+            )
+            self._evaluator = Evaluator(settings)
+        return self._evaluator
+
+    def check_inputs(self) -> None:
+        """Fail before training, not at the first evaluation: test split and Inception weights."""
+        from ganmetrics.inception import resolve_weights_path
+
+        cfg = self.config
+        available = len(self.test_source)
+        if available < cfg.eval_num_real:
+            raise InputError(
+                f"{self.test_source.description}: {available} test images, fewer than "
+                f"eval_num_real={cfg.eval_num_real}; pass --eval-num-real {available} or less"
+            )
+        try:
+            resolve_weights_path(cfg.inception_weights)
+        except InputError as exc:
+            raise InputError(missing_weights_message(str(exc))) from None
+
+    def compute(self, generator: nn.Module) -> dict[str, Any]:
+        """The evaluator's result for ``generator`` (scores and ``meta``)."""
+        return self.evaluator.evaluate(self.test_source, generator)
+
+    def score(self, generator: nn.Module, step: int, announce) -> dict[str, Any]:
+        """Evaluate ``generator`` at ``step``; the ``scores.jsonl`` record (without run fields).
+
+        ``announce`` prints a status line first, so that a progress bar that stops moving while
+        the networks run says why.
+        """
+        cfg = self.config
+        announce(
+            f"step {step}: evaluating {', '.join(cfg.eval_metrics)} on {cfg.eval_num_real} test "
+            f"and {cfg.eval_num_fake} generated images"
+        )
+        started = time.perf_counter()
+        was_training = generator.training
+        try:
+            with preserved_global_rng():
+                result = self.compute(generator)
+        finally:
+            generator.train(was_training)
+        metrics = {k: plain(v) for k, v in result.items() if k != "meta"}
+        return {
+            "step": step,
+            "time": time.time(),
+            "eval_s": round(time.perf_counter() - started, 3),
+            "metrics": metrics,
+            "meta": plain(result.get("meta", {})),
+        }
