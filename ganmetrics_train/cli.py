@@ -32,6 +32,7 @@ import click
 import yaml
 
 from ganmetrics.errors import InputError
+from ganmetrics.metrics import METRICS
 from ganmetrics_train import sweep as sweep_lib
 from ganmetrics_train.config import (
     ABLATIONS,
@@ -41,13 +42,13 @@ from ganmetrics_train.config import (
     DISC_CALLS,
     G_NORMALIZATIONS,
     LOSSES,
-    METRICS,
     PENALTIES,
     PRESETS,
     build_config,
     load_config_file,
     load_run_config,
     normalize_overrides,
+    user_facing_names,
 )
 
 
@@ -123,11 +124,6 @@ def _collect_overrides(values: dict[str, Any]) -> dict[str, Any]:
         setting, convert = _OPTION_SETTINGS.get(name, (name, lambda v: v))
         overrides[setting] = convert(value)
     return overrides
-
-
-def _user_facing(settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings under the names a user writes (``lambda``, not the field name ``lambda_``)."""
-    return {key.rstrip("_"): value for key, value in settings.items()}
 
 
 _MODEL_OPTIONS = _section(
@@ -414,7 +410,7 @@ def sweep(
     if dry_run:
         runs = sweep_lib.expand_sweep(base, grid, seeds, out, sampler_seed)
         for item in runs:
-            click.echo(f"{item.run_dir}\t{json.dumps(_user_facing(item.setting.values))}")
+            click.echo(f"{item.run_dir}\t{json.dumps(user_facing_names(item.setting.values))}")
         click.echo(f"{len(runs)} runs ({len(runs) // seeds} settings x {seeds} seeds)")
         return
     _, markdown = sweep_lib.sweep(
@@ -443,7 +439,7 @@ def presets(as_json: bool) -> None:
                         "table": p.table,
                         "median_fid": p.median_fid,
                         "best_fid": p.best_fid,
-                        **_user_facing(p.settings),
+                        **user_facing_names(p.settings),
                     }
                     for name, p in PRESETS.items()
                 },

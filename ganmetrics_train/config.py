@@ -60,6 +60,7 @@ __all__ = [
     "normalize_overrides",
     "resolve_config",
     "save_config_files",
+    "user_facing_names",
 ]
 
 #: Image side of each data set of section 2.5.
@@ -161,11 +162,16 @@ class TrainConfig:
 
     def user_facing(self) -> dict[str, Any]:
         """:meth:`to_dict` under the names users type (``lambda``, not the field ``lambda_``)."""
-        return {key.rstrip("_"): value for key, value in self.to_dict().items()}
+        return user_facing_names(self.to_dict())
 
     @property
     def lambda_value(self) -> float:
         return 0.0 if self.lambda_ is None else float(self.lambda_)
+
+
+def user_facing_names(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings under the names a user writes (``lambda``, not the field name ``lambda_``)."""
+    return {key.rstrip("_"): value for key, value in settings.items()}
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
@@ -410,7 +416,7 @@ def resolve_config(config: TrainConfig, origin: str = "config") -> TrainConfig:
         c.steps = PROTOCOL_STEPS.get(c.dataset, DEFAULT_STEPS)
     if c.steps < 1:
         raise InputError(f"{origin}: steps={c.steps} must be >= 1 (discriminator steps)")
-    from ganmetrics.api import METRICS
+    from ganmetrics.metrics import METRICS
     from ganmetrics.protocols import PROTOCOLS
 
     protocol = PROTOCOLS.get(c.dataset, PROTOCOLS["custom"])

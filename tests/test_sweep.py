@@ -98,15 +98,15 @@ def test_cli_dry_run_lists_the_runs(tmp_path, capsys):
 def test_local_engine_runs_two_tiny_configs_and_skips_them_afterwards(tmp_path, monkeypatch):
     """Two seeds of one random setting, trained for real; the evaluation is a stub whose FID is
     10 + seed, so the summary's median and best are known (test_train_loop runs the real one)."""
-    import ganmetrics_train.train as train_module
+    import ganmetrics_train.evaluation as evaluation_module
 
     evaluated = []
 
-    def stub_evaluate(real, fake, metrics, *, seed, **kwargs):
-        evaluated.append((len(real), kwargs["num_fake"]))
-        return {"fid": 10.0 + seed, "meta": {"stub": True}}
+    def stub_compute(self, generator):
+        evaluated.append((len(self.test_source), self.config.eval_num_fake))
+        return {"fid": 10.0 + self.config.seed, "meta": {"stub": True}}
 
-    monkeypatch.setattr(train_module, "_ganmetrics_evaluate", lambda: stub_evaluate)
+    monkeypatch.setattr(evaluation_module.RunEvaluation, "compute", stub_compute)
     weights = tmp_path / "inception.pth"
     weights.write_bytes(b"stub")
     monkeypatch.setenv("GANMETRICS_INCEPTION_WEIGHTS", str(weights))

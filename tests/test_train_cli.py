@@ -51,7 +51,7 @@ def test_help_and_presets(capsys):
     ("args", "fragment"),
     [
         (["--arch", "resnet50", "--dataset", "procedural"], "--arch 'resnet50'"),
-        (["--arch", "resnet19", "--dataset", "procedural"], "resnet19"),
+        (["--arch", "resnet19", "--dataset", "procedural", "--image-size", "32"], "resnet19"),
         (["--arch", "sndcgan", "--dataset", "procedural", "--lambda", "10"], "without a penalty"),
         (["--arch", "sndcgan", "--dataset", "procedural", "--n-disc", "0"], "n_disc"),
         (["--preset", "no-such-preset"], "unknown preset"),
