@@ -8,39 +8,18 @@ the command line. Every process runs one thread, so that the kernels' float32 or
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from distributed_worker import REPO, environment, torchrun
 
 from ganmetrics import distributed
 from ganmetrics.features import FeatureExtractor
 from ganmetrics.fid import fid_from_features
 from ganmetrics.inception import calibration_images
 from ganmetrics.sources import ArraySource, FolderSource
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["OMP_NUM_THREADS"] = "1"
-    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(name, None)
-    env["GANMETRICS_DIST_BACKEND"] = "gloo"
-    return env
-
-
-def _torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc-per-node", "2", *args]  # fmt: skip
-    return subprocess.run(
-        command, cwd=cwd, env=_environment(), capture_output=True, text=True, timeout=600
-    )
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +28,7 @@ def two_ranks(inception_weights_path, image_sets, tmp_path_factory):
     array = calibration_images(10, 32, seed=21)  # batches of 4: 4, 4, 2 → ranks get 6 and 4
     np.save(out / "array.npy", array)
     worker = REPO / "tests" / "distributed_worker.py"
-    done = _torchrun(
+    done = torchrun(
         str(worker), str(inception_weights_path), str(image_sets["real"]), str(out / "array.npy"),
         str(out), cwd=out,
     )  # fmt: skip
@@ -109,11 +88,11 @@ def test_torchrun_cli_fid_equals_one_process(inception_weights_path, image_sets,
                  "--inception-weights", str(inception_weights_path), "--device", "cpu",
                  "--batch-size", "8", "--workers", "0", "--no-cache", "--quiet",
                  "--json"]  # fmt: skip
-    sharded = _torchrun("-m", "ganmetrics", *arguments, cwd=tmp_path)
+    sharded = torchrun("-m", "ganmetrics", *arguments, cwd=tmp_path)
     assert sharded.returncode == 0, sharded.stderr[-3000:]
     single = subprocess.run(
         [sys.executable, "-m", "ganmetrics", *arguments],
-        cwd=tmp_path, env=_environment(), capture_output=True, text=True, timeout=600,
+        cwd=tmp_path, env=environment("gloo"), capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert single.returncode == 0, single.stderr[-3000:]
     expected = json.loads(single.stdout)["fid"]
