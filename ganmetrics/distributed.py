@@ -47,8 +47,8 @@ def init_from_env() -> bool:
         backend = os.environ.get("GANMETRICS_DIST_BACKEND") or (
             "nccl" if torch.cuda.is_available() else "gloo"
         )
-        if backend == "nccl":
-            torch.cuda.set_device(local_rank())
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local_rank())  # so that "cuda" means this rank's GPU
         dist.init_process_group(backend=backend, init_method="env://")
         _state["owns_group"] = True
     _state["active"] = dist.get_world_size() > 1

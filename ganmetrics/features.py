@@ -325,7 +325,7 @@ class FeatureExtractor:
         if self.pad_batches and 0 < count < self.batch_size:
             filler = images[-1:].expand(self.batch_size - count, -1, -1, -1)
             images = torch.cat([images, filler])
-        if self.device.type == "cuda":
+        if self.device.type == "cuda" and images.device.type == "cpu":
             return images.pin_memory().to(self.device, non_blocking=True), count
         return images.to(self.device), count
 

@@ -123,15 +123,18 @@ def test_nested_guards_restore_outer_state(user_settings):
     assert _flags() == user_settings
 
 
-@pytest.fixture(scope="module")
-def invariance_sets(inception_weights_path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """pool3 of two 12-image sets at batch sizes 1, 7 (ragged last batch) and 64."""
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@pytest.fixture(scope="module", params=["cpu", pytest.param("cuda", marks=needs_cuda)])
+def invariance_sets(request, inception_weights_path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """pool3 of two 12-image sets at batch sizes 1, 7 (ragged last batch) and 64, per device."""
     real = calibration_images(12, 32, seed=11)
     fake = calibration_images(12, 32, seed=12)
     results = {}
     for batch_size in (1, 7, 64):
         extractor = FeatureExtractor(
-            inception_weights_path, device="cpu", batch_size=batch_size, num_workers=0
+            inception_weights_path, device=request.param, batch_size=batch_size, num_workers=0
         )
         results[batch_size] = (
             extractor.extract(ArraySource(real)).pool3,
