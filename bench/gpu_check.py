@@ -143,10 +143,17 @@ def run_timed(command: list[str], env: dict, limit: float) -> tuple[float, str]:
 
 
 def json_value(stdout: str, key: str) -> float:
-    """The ``key`` of the last JSON object printed (one line, or pretty-printed)."""
-    text = stdout[stdout.rfind("{", 0, stdout.rfind(key)) :] if key in stdout else stdout
-    decoded, _ = json.JSONDecoder().raw_decode(text)
-    return float(decoded[key])
+    """``key`` of the first top-level JSON object printed that has it (one line or indented)."""
+    decoder = json.JSONDecoder()
+    for start in [0] + [index + 1 for index, char in enumerate(stdout) if char == "\n"]:
+        if stdout.startswith("{", start):
+            try:
+                decoded, _ = decoder.raw_decode(stdout, start)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(decoded, dict) and key in decoded:
+                return float(decoded[key])
+    raise KeyError(f"{key} not in the printed output: {stdout[-300:]!r}")
 
 
 def measure_end_to_end(weights: str, args, device: torch.device, workdir: Path) -> dict:
@@ -228,14 +235,14 @@ def markdown(results: dict) -> str:
         if "torch_fidelity_images_per_s" in row:
             feature_rows.append([
                 f"{row['num_images']} × {key}, batch {row['batch_size']}",
-                f"{row['torch_fidelity_images_per_s']:.0f}",
-                f"{row['ganmetrics_images_per_s']:.0f}",
+                f"{row['torch_fidelity_images_per_s']:.4g}",
+                f"{row['ganmetrics_images_per_s']:.4g}",
                 f"{row['speedup']:.2f}×",
                 f"{row['torch_fidelity_max_abs_vs_float64']:.2e}",
                 f"{row['ganmetrics_max_abs_vs_float64']:.2e}",
             ])  # fmt: skip
         elif "compile_warmup_s" in row:
-            feature_rows.append([key, "", f"{row['ganmetrics_images_per_s']:.0f}",
+            feature_rows.append([key, "", f"{row['ganmetrics_images_per_s']:.4g}",
                                  f"warm-up {row['compile_warmup_s']:.1f} s", "", ""])  # fmt: skip
     if feature_rows:
         header = ["features", "torch-fidelity img/s", "ganmetrics img/s", "speed-up",
@@ -316,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)  # fmt: skip
             results["markdown"] = markdown(results)
             write_json(json_path, results)
-    with atomic_write(md_path, "w") as handle:
-        handle.write(results["markdown"] + "\n")
+            with atomic_write(md_path, "w") as handle:
+                handle.write(results["markdown"] + "\n")
     print(results["markdown"])
     print(f"\nwritten to {json_path} and {md_path}")
     failed = [name for name in args.stages.split(",") if "error" in results.get(name, {})]

@@ -47,7 +47,7 @@ def init_from_env() -> bool:
         backend = os.environ.get("GANMETRICS_DIST_BACKEND") or (
             "nccl" if torch.cuda.is_available() else "gloo"
         )
-        if torch.cuda.is_available():
+        if local_rank() < (torch.cuda.device_count() if torch.cuda.is_available() else 0):
             torch.cuda.set_device(local_rank())  # so that "cuda" means this rank's GPU
         dist.init_process_group(backend=backend, init_method="env://")
         _state["owns_group"] = True
