@@ -9,7 +9,13 @@ pass here computes the same function faster:
 * the ``(x − 128) / 128`` input scaling and every batch norm folded into the convolutions;
 * channels-last memory layout and inference mode (PyTorch's intra-op threads use every
   physical core by default);
-* optional ``torch.compile``.
+* IEEE float32 arithmetic by default, TF32 only on request (``ganmetrics.precision``);
+* on CUDA: ``cudnn.benchmark``, a larger default batch, uint8 uploads from pinned memory with
+  non-blocking copies, features kept on the device until the set is done, and the last batch
+  padded to the batch size so that ``torch.compile`` sees one static shape;
+* optional ``torch.compile`` of the network body (after the resize, so every input size shares
+  one compiled graph), its warm-up time recorded;
+* under ``torchrun``, batches sharded over the ranks (``ganmetrics.distributed``).
 
 ``tests/test_features.py`` checks the features against torch-fidelity's own module on the same
 weights; ``bench/bench_features.py`` measures the speed-up and the largest absolute difference.
@@ -19,7 +25,8 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,13 +34,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganmetrics import distributed
 from ganmetrics.feature_matrix import as_feature_matrix  # noqa: F401  (its old home)
 from ganmetrics.inception import build_torch_fidelity_inception, check_weights, resolve_weights_path
+from ganmetrics.precision import feature_precision, precision_name
 from ganmetrics.sources import ImageSource
 
 INPUT_SIZE = 299
 POOL3_DIM = 2048
 LOGITS_DIM = 1008
+#: Default images per forward pass: on CUDA large enough to fill the GPU (issue #6 measured
+#: batch 256 on an H200), on the CPU small enough to keep the memory low.
+DEFAULT_BATCH_SIZE = {"cuda": 256, "cpu": 64}
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,10 @@ class FastInception(nn.Module):
         self.dtype = dtype
         self._resize_cache: dict[tuple[int, int, str], tuple[torch.Tensor, torch.Tensor]] = {}
 
+    def resize(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, 3, H, W) → float (N, 3, 299, 299), TF1 bilinear, channels-last."""
+        return self._resize(images).contiguous(memory_format=torch.channels_last)
+
     def _resize(self, images: torch.Tensor) -> torch.Tensor:
         height, width = images.shape[-2:]
         x = images.to(self.dtype)
@@ -110,8 +126,11 @@ class FastInception(nn.Module):
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 (N, 3, H, W) → (pool3 (N, 2048), logits_unbiased (N, 1008))."""
+        return self.body(self.resize(images))
+
+    def body(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network after the resize: (N, 3, 299, 299) in [0, 255] → (pool3, logits)."""
         net = self.net
-        x = self._resize(images).contiguous(memory_format=torch.channels_last)
         x = net.Conv2d_1a_3x3(x)
         x = net.Conv2d_2a_3x3(x)
         x = net.Conv2d_2b_3x3(x)
@@ -142,7 +161,16 @@ class _TorchFidelityForward(nn.Module):
 
 
 def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """``cuda`` when available (this rank's GPU under ``torchrun``), else ``cpu``."""
+    if not torch.cuda.is_available():
+        return "cpu"
+    return f"cuda:{distributed.local_rank()}" if distributed.active() else "cuda"
+
+
+def default_batch_size(device: str | torch.device | None) -> int:
+    return DEFAULT_BATCH_SIZE[
+        "cuda" if torch.device(device or default_device()).type == "cuda" else "cpu"
+    ]
 
 
 def network_description(
@@ -152,21 +180,29 @@ def network_description(
     float64: bool,
     fast: bool,
     device: str | torch.device | None,
+    allow_tf32: bool = False,
 ) -> dict:
-    """The settings that determine the features, recorded in every result (no network needed)."""
+    """The settings that determine the features, recorded in every result (no network needed).
+
+    ``precision`` is ``float32-exact`` (IEEE float32, TF32 off), ``tf32`` or ``float64``.
+    """
     return {
         "weights_path": str(weights_path),
         "weights_sha256": weights_sha256,
         "standard_weights": standard_weights,
         "feature_dtype": "float64" if float64 else "float32",
+        "precision": precision_name(float64, allow_tf32),
         "network": "folded" if fast else "torch-fidelity",
         "device": str(torch.device(device or default_device())),
     }
 
 
 def network_variant(description: dict) -> str:
-    """What, besides the weights, determines the features bit for bit (part of cache keys)."""
-    return f"{description['feature_dtype']}/{description['network']}"
+    """What, besides the weights, determines the features (part of cache keys).
+
+    The precision is part of it, so TF32 features never answer a request for exact ones.
+    """
+    return f"{description['precision']}/{description['network']}"
 
 
 class FeatureExtractor:
@@ -175,39 +211,67 @@ class FeatureExtractor:
     Args:
         weights: path of the Inception weights; default ``$GANMETRICS_INCEPTION_WEIGHTS``, else
             torch-fidelity's download. The file's SHA-256 is checked against the standard one.
-        device: ``"cuda"`` when available, else ``"cpu"``.
-        batch_size: images per forward pass.
-        float64: run the network in float64 (slower; for numerical studies).
+        device: ``"cuda"`` when available (this rank's GPU under ``torchrun``), else ``"cpu"``.
+        batch_size: images per forward pass (default 256 on CUDA, 64 on the CPU).
+        float64: run the network in float64 (slower; for numerical studies). With ``fast=False``
+            torch-fidelity's module is cast to float64 here (torch-fidelity 0.4.0 ignores its own
+            float64 setting); it still rounds its outputs to float32.
         num_workers: processes decoding images while the network runs (default: CPU count, ≤ 4).
-        compile: wrap the network in ``torch.compile`` (pays off for large sets on GPU).
+        compile: ``torch.compile`` the network body once, with static shapes (implies padded
+            batches); the first batch's time is recorded as ``compile_warmup_s``.
         fast: use the folded, matrix-resize network (default). ``False`` runs torch-fidelity's
             own forward pass unchanged: slower, and bit-identical to torch-fidelity's features.
+        allow_tf32: let cuDNN and cuBLAS use TF32 tensor cores (faster on Ampere and newer GPUs,
+            not exact; recorded as ``precision: tf32``). Off by default: IEEE float32.
+        cudnn_benchmark: let cuDNN time its algorithms per shape (default: on for CUDA).
+        pad_batches: pad the last batch to ``batch_size`` by repeating its last image, so every
+            forward pass has one shape (default: on for CUDA or ``compile``).
     """
 
     def __init__(
         self,
         weights: str | os.PathLike | None = None,
         device: str | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         float64: bool = False,
         num_workers: int | None = None,
         compile: bool = False,
         fast: bool = True,
+        allow_tf32: bool = False,
+        cudnn_benchmark: bool | None = None,
+        pad_batches: bool | None = None,
     ):
         self.weights_path = resolve_weights_path(weights)
         self.weights_sha256, self.standard_weights = check_weights(self.weights_path)
         self.device = torch.device(device or default_device())
-        self.batch_size = int(batch_size)
+        on_cuda = self.device.type == "cuda"
+        self.batch_size = (
+            int(batch_size) if batch_size is not None else default_batch_size(self.device)
+        )
         self.dtype = torch.float64 if float64 else torch.float32
         if num_workers is None:
             num_workers = min(4, os.cpu_count() or 1)
         self.num_workers = num_workers
+        self.allow_tf32 = bool(allow_tf32)
+        self.cudnn_benchmark = on_cuda if cudnn_benchmark is None else bool(cudnn_benchmark)
+        self.pad_batches = (on_cuda or compile) if pad_batches is None else bool(pad_batches)
+        self.compile = bool(compile)
+        self.compile_warmup_s: float | None = None
         reference = build_torch_fidelity_inception(self.weights_path, self.dtype)
         self.fast = fast
         network = FastInception(reference, self.dtype) if fast else _TorchFidelityForward(reference)
         self.model = network.to(self.device).eval()
         self.model.requires_grad_(False)
-        self._forward = torch.compile(self.model) if compile else self.model
+        self._prepare: Callable[[torch.Tensor], torch.Tensor]
+        body: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+        if fast:
+            self._prepare, body = self.model.resize, self.model.body
+        else:
+            self._prepare, body = (lambda images: images), self.model
+        if compile:
+            mode = "reduce-overhead" if on_cuda else None  # CUDA graphs need static shapes
+            body = torch.compile(body, dynamic=False, mode=mode)
+        self._body = body
 
     @property
     def dtype_name(self) -> str:
@@ -218,51 +282,94 @@ class FeatureExtractor:
         return network_variant(self.describe())
 
     def describe(self) -> dict:
-        """The settings that determine the features, recorded in every result."""
-        return network_description(
+        """The settings that determine the features, recorded in every result.
+
+        Keys of :func:`network_description`, plus ``batch_size`` and ``compile``; with
+        ``compile``, ``compile_warmup_s`` (``None`` before the first batch).
+        """
+        description = network_description(
             self.weights_path,
             self.weights_sha256,
             self.standard_weights,
             self.dtype == torch.float64,
             self.fast,
             self.device,
+            self.allow_tf32,
         )
+        description["batch_size"] = self.batch_size
+        description["compile"] = self.compile
+        if self.compile:
+            description["compile_warmup_s"] = self.compile_warmup_s
+        return description
+
+    def _upload(self, batch: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, int]:
+        """The batch as a uint8 tensor on the device, padded to ``batch_size`` if configured."""
+        images = torch.as_tensor(batch)
+        if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected uint8 (B, 3, H, W) images, got {images.dtype} "
+                             f"{tuple(images.shape)}")  # fmt: skip
+        count = len(images)
+        if self.pad_batches and 0 < count < self.batch_size:
+            filler = images[-1:].expand(self.batch_size - count, -1, -1, -1)
+            images = torch.cat([images, filler])
+        if self.device.type == "cuda" and images.device.type == "cpu":
+            return images.pin_memory().to(self.device, non_blocking=True), count
+        return images.to(self.device), count
+
+    def _forward(self, batch: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(pool3, logits) of one uint8 batch, left on the device."""
+        images, count = self._upload(batch)
+        with feature_precision(self.allow_tf32, self.cudnn_benchmark), torch.inference_mode():
+            x = self._prepare(images)
+            if self.compile and self.compile_warmup_s is None:
+                started = time.perf_counter()
+                pool3, logits = self._body(x)
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize(self.device)
+                self.compile_warmup_s = time.perf_counter() - started
+            else:
+                pool3, logits = self._body(x)
+        return pool3[:count], logits[:count]
 
     def features_of_batches(self, batches: Iterable[np.ndarray | torch.Tensor]) -> Iterator[tuple]:
-        """Yield ``(pool3, logits)`` numpy arrays for each uint8 (B, 3, H, W) batch."""
-        with torch.inference_mode():
-            for batch in batches:
-                images = torch.as_tensor(batch)
-                if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
-                    raise ValueError(f"expected uint8 (B, 3, H, W) images, got {images.dtype} "
-                                     f"{tuple(images.shape)}")  # fmt: skip
-                pool3, logits = self._forward(images.to(self.device, non_blocking=True))
-                yield pool3.cpu().numpy(), logits.cpu().numpy()
+        """Yield ``(pool3, logits)`` numpy arrays for each uint8 (B, 3, H, W) batch.
+
+        Each batch is computed on this process alone (no sharding); the precision guard is
+        held only during its forward pass, never while the caller's code runs.
+        """
+        for batch in batches:
+            pool3, logits = self._forward(batch)
+            yield pool3.cpu().numpy(), logits.cpu().numpy()
 
     def extract(self, source: ImageSource, progress: bool = False, label: str = "") -> Features:
-        """Features of every image of ``source``, in the source's order."""
+        """Features of every image of ``source``, in the source's order.
+
+        Under ``torchrun`` (see :mod:`ganmetrics.distributed`) each rank computes its share of
+        the batches and every rank returns all features, identical to one process.
+        """
         from tqdm.auto import tqdm
 
         total = len(source)
-        pool3 = np.empty((total, POOL3_DIM), dtype=self.dtype_name)
-        logits = np.empty((total, LOGITS_DIM), dtype=self.dtype_name)
-        filled = 0
+        sharded = distributed.active()
+        allocate = torch.zeros if sharded else torch.empty  # ranks sum their disjoint rows
+        pool3 = allocate((total, POOL3_DIM), dtype=self.dtype, device=self.device)
+        logits = allocate((total, LOGITS_DIM), dtype=self.dtype, device=self.device)
         bar = tqdm(
-            total=total,
+            total=distributed.owned_count(total, self.batch_size),
             desc=label or f"features {source.description}",
             unit="img",
-            disable=not progress,
+            disable=not progress or not distributed.is_primary(),
             leave=False,
             dynamic_ncols=True,
         )
         with bar:
-            batches = source.batches(self.batch_size, self.num_workers)
-            for batch_pool3, batch_logits in self.features_of_batches(batches):
+            batches = distributed.sharded_batches(source, self.batch_size, self.num_workers)
+            for offset, batch in batches:
+                batch_pool3, batch_logits = self._forward(batch)
                 count = len(batch_pool3)
-                pool3[filled : filled + count] = batch_pool3
-                logits[filled : filled + count] = batch_logits
-                filled += count
+                pool3[offset : offset + count] = batch_pool3
+                logits[offset : offset + count] = batch_logits
                 bar.update(count)
-        if filled != total:
-            raise RuntimeError(f"{source.description}: yielded {filled} images, expected {total}")
-        return Features(pool3, logits)
+        if sharded:
+            distributed.sum_over_ranks(pool3, logits)
+        return Features(pool3.cpu().numpy(), logits.cpu().numpy())

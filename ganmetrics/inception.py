@@ -125,11 +125,16 @@ def check_weights(path: str | os.PathLike) -> tuple[str, bool]:
 def build_torch_fidelity_inception(
     weights_path: str | os.PathLike, dtype: torch.dtype = torch.float32
 ) -> torch.nn.Module:
-    """torch-fidelity's ``FeatureExtractorInceptionV3`` loaded from ``weights_path``."""
+    """torch-fidelity's ``FeatureExtractorInceptionV3`` loaded from ``weights_path``, in ``dtype``.
+
+    torch-fidelity 0.4.0 maps ``feature_extractor_internal_dtype="float64"`` to float32
+    (``helpers.text_to_dtype``), so the module and its internal dtype are set here instead; its
+    forward pass then computes in float64 and, as always, returns float32 features.
+    """
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     try:
-        return FeatureExtractorInceptionV3(
+        model = FeatureExtractorInceptionV3(
             "inception-v3-compat",
             ["2048", "logits_unbiased"],
             feature_extractor_weights_path=str(weights_path),
@@ -141,6 +146,8 @@ def build_torch_fidelity_inception(
             f"{weights_path}: not a torch-fidelity InceptionV3 state dict ({first_line}); pass "
             "weights-inception-2015-12-05-6726825d.pth"
         ) from None
+    model.feature_extractor_internal_dtype = dtype
+    return model.to(dtype)
 
 
 def _unloaded_inception() -> torch.nn.Module:

@@ -130,3 +130,48 @@ def test_garbage_weights_file_rejected(tmp_path):
     torch.save({"not": torch.zeros(1)}, bad)
     with pytest.warns(NonStandardWeightsWarning), pytest.raises(InputError, match="state dict"):
         FeatureExtractor(bad, device="cpu")
+
+
+def test_padded_last_batch_gives_the_same_features(inception_weights_path, extractor):
+    from ganmetrics.sources import ArraySource
+
+    images = calibration_images(6, 32, seed=31)  # batch 4: 4 + 2, the 2 padded to 4
+    plain = FeatureExtractor(inception_weights_path, device="cpu", batch_size=4, num_workers=0)
+    padded = FeatureExtractor(
+        inception_weights_path, device="cpu", batch_size=4, num_workers=0, pad_batches=True
+    )
+    expected = plain.extract(ArraySource(images))
+    got = padded.extract(ArraySource(images))
+    assert got.pool3.shape == (6, 2048) and got.logits.shape == (6, 1008)
+    np.testing.assert_array_equal(got.pool3[:4], expected.pool3[:4])  # same shape, same bits
+    scale = max(1.0, float(np.abs(expected.pool3).max()))
+    assert np.abs(got.pool3 - expected.pool3).max() <= 2e-4 * scale
+    assert not plain.pad_batches and padded.pad_batches
+
+
+def test_describe_records_precision_batch_and_compile(extractor):
+    from ganmetrics.features import DEFAULT_BATCH_SIZE, default_batch_size, network_variant
+
+    description = extractor.describe()
+    assert description["precision"] == "float32-exact"
+    assert description["batch_size"] == extractor.batch_size
+    assert description["compile"] is False and "compile_warmup_s" not in description
+    assert network_variant(description).startswith("float32-exact/")
+    assert default_batch_size("cpu") == DEFAULT_BATCH_SIZE["cpu"]
+    assert default_batch_size("cuda:1") == DEFAULT_BATCH_SIZE["cuda"] > DEFAULT_BATCH_SIZE["cpu"]
+
+
+def test_batch_generator_leaves_user_settings_between_batches(extractor):
+    """The exact-precision guard covers each forward pass only, not the caller's loop body."""
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("medium")
+    try:
+        batches = [calibration_images(2, 32, seed=seed) for seed in (41, 42)]
+        seen = []
+        for pool3, logits in extractor.features_of_batches(batches):
+            seen.append(torch.get_float32_matmul_precision())
+            assert isinstance(pool3, np.ndarray) and pool3.shape == (2, 2048)
+            assert logits.shape == (2, 1008)
+        assert seen == ["medium", "medium"]
+    finally:
+        torch.set_float32_matmul_precision(previous)
