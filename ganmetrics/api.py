@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ganmetrics import cache as feature_cache
+from ganmetrics import distributed
 from ganmetrics.atomic import ensure_writable_dir
 from ganmetrics.errors import InputError
 from ganmetrics.features import (
@@ -121,17 +122,16 @@ class Side:
 
 @functools.lru_cache(maxsize=2)
 def _shared_extractor(
-    weights: str, weights_sha256: str, device: str | None, batch_size: int, float64: bool,
+    weights: str, weights_sha256: str, device: str | None, batch_size: int | None, float64: bool,
     num_workers: int | None, compile: bool, fast: bool, allow_tf32: bool,
 ) -> FeatureExtractor:  # fmt: skip
     """One network per configuration and process: repeated evaluations skip loading and folding.
 
     ``weights_sha256`` is part of the key so that a replaced weights file is loaded afresh.
     """
-    opt_in = {"allow_tf32": True} if allow_tf32 else {}  # exact float32 is the extractor's default
     return FeatureExtractor(
         weights=weights, device=device, batch_size=batch_size, float64=float64,
-        num_workers=num_workers, compile=compile, fast=fast, **opt_in,
+        num_workers=num_workers, compile=compile, fast=fast, allow_tf32=allow_tf32,
     )  # fmt: skip
 
 
@@ -181,7 +181,9 @@ class Evaluator:
             s = self.settings
             weights = resolve_weights_path(s.inception_weights)
             sha, standard = check_weights(weights)
-            self._network = network_description(weights, sha, standard, s.float64, s.fast, s.device)
+            self._network = network_description(
+                weights, sha, standard, s.float64, s.fast, s.device, allow_tf32=s.allow_tf32
+            )
         return self._network
 
     @property
@@ -382,7 +384,7 @@ def compute_stats(
         **evaluator.network,
     }
     fingerprint = side.source.fingerprint() or ""
-    if out is not None:
+    if out is not None and distributed.is_primary():
         try:
             save_stats(
                 out,

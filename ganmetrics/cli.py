@@ -90,7 +90,7 @@ _OPTION_HELP: dict[str, dict[str, Any]] = {
                                    "$GANMETRICS_INCEPTION_WEIGHTS, else torch-fidelity's "
                                    "download)."),
     "device": dict(help="cuda or cpu (default: cuda when available)."),
-    "batch_size": dict(type=int, help="Images per forward pass."),
+    "batch_size": dict(type=int, help="Images per forward pass [default: 256 on CUDA, 64 on CPU]."),
     "float64": dict(help="Run the network in float64."),
     "allow_tf32": dict(help="Allow TF32 in the network on Ampere+ GPUs: trades exactness for "
                             "speed (features no longer exact float32; see docs/cli.md)."),
@@ -174,8 +174,11 @@ def _format_keys(fmt: str) -> list[str]:
 
 def _emit(result: dict[str, Any], as_json: bool, out: str | None) -> None:
     """Print the result, then write it: a path that fails at the end loses nothing."""
+    from ganmetrics import distributed
     from ganmetrics.atomic import write_json
 
+    if not distributed.is_primary():
+        return  # under torchrun every rank computed the same result; rank 0 reports it
     click.echo(json.dumps(result, sort_keys=False) if as_json else _format_table(result))
     if out:
         try:

@@ -137,7 +137,7 @@ def _msssim_count(settings: EvalSettings) -> int:
 
 def _first_images(fake: Side, count: int, settings: EvalSettings) -> np.ndarray:
     chunks, have = [], 0
-    for batch in fake.source.batches(settings.batch_size, settings.num_workers or 0):
+    for batch in fake.source.batches(settings.batch_size or 64, settings.num_workers or 0):
         chunks.append(batch[: count - have])
         have += len(chunks[-1])
         if have >= count:

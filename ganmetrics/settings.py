@@ -49,7 +49,7 @@ class EvalSettings:
     seed: int = 0  # generator sampling
     inception_weights: str | None = None
     device: str | None = None
-    batch_size: int = 64
+    batch_size: int | None = None  # None: 256 on CUDA, 64 on the CPU (features.DEFAULT_BATCH_SIZE)
     float64: bool = False
     allow_tf32: bool = False  # TF32 convolutions and matmuls on Ampere+ GPUs: faster, not exact
     num_workers: int | None = None
@@ -83,7 +83,7 @@ class EvalSettings:
         )  # fmt: skip
         for name in positive:
             value = getattr(self, name)
-            if value < 1:
+            if value is not None and value < 1:
                 raise InputError(f"{cli_flag(name)} must be at least 1, got {value}")
         if self.msssim_batch_size < 2:
             raise InputError("--msssim-batch-size must be at least 2 (pairs of images)")
