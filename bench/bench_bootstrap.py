@@ -50,6 +50,7 @@ def main() -> None:
     started = time.perf_counter()
     interval = fid_interval(real, fake, num_resamples=b, seed=0, method="percentile")
     weights_seconds = time.perf_counter() - started
+    print(f"weights: {weights_seconds:.1f} s", flush=True)
 
     started = time.perf_counter()
     draws = np.random.default_rng(0)
@@ -59,6 +60,7 @@ def main() -> None:
         stats_fake = feature_statistics(fake[draws.integers(0, args.samples, args.samples)])
         naive_scores.append(frechet_distance(*stats_real, *stats_fake))
     naive_seconds = time.perf_counter() - started
+    print(f"naive: {naive_seconds:.1f} s", flush=True)
 
     counts = resample_counts(args.samples, b, np.random.default_rng(1))
     started = time.perf_counter()

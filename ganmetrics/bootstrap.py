@@ -289,6 +289,19 @@ def _membership(
     return counts, hit
 
 
+def _knn_setup(real, fake, k, num_resamples, seed, confidence, method, *, both_k: bool):
+    """Checked features and k, and the resample counts of the generated, then the real side."""
+    _check_options(num_resamples, confidence, method)
+    real, fake = _checked_pair(real, fake)
+    k = _check_k(k, real, "real")
+    if both_k:
+        _check_k(k, fake, "fake")
+    rng = np.random.default_rng(seed)
+    counts_fake = resample_counts(fake.shape[0], int(num_resamples), rng)
+    counts_real = resample_counts(real.shape[0], int(num_resamples), rng)
+    return real, fake, k, counts_real, counts_fake
+
+
 def prc_intervals(
     real: np.ndarray,
     fake: np.ndarray,
@@ -301,15 +314,11 @@ def prc_intervals(
     """Intervals of improved precision and recall (Kynkäänniemi et al. 2019, section 2), k-NN
     manifolds of the full sets held fixed, the tested points resampled: ``{"precision",
     "recall"}``."""
-    _check_options(num_resamples, confidence, method)
-    real, fake = _checked_pair(real, fake)
-    k = _check_k(k, real, "real")
-    _check_k(k, fake, "fake")
+    real, fake, k, counts_real, counts_fake = _knn_setup(
+        real, fake, k, num_resamples, seed, confidence, method, both_k=True
+    )
     fake_in_real = _membership(fake, real, k, inclusive=True)[0] > 0
     real_in_fake = _membership(real, fake, k, inclusive=True)[0] > 0
-    rng = np.random.default_rng(seed)
-    counts_fake = resample_counts(fake.shape[0], int(num_resamples), rng)
-    counts_real = resample_counts(real.shape[0], int(num_resamples), rng)
     return {
         "precision": bootstrap_interval(counts_fake @ fake_in_real / fake.shape[0],
                                         fake_in_real.mean(), confidence, seed, method),
@@ -330,13 +339,10 @@ def dc_intervals(
     """Intervals of density and coverage (Naeem et al. 2020, section 3), real k-NN balls held
     fixed: density resamples the generated points, coverage the real balls (whether a generated
     point falls in each): ``{"density", "coverage"}``."""
-    _check_options(num_resamples, confidence, method)
-    real, fake = _checked_pair(real, fake)
-    k = _check_k(k, real, "real")
+    real, fake, k, counts_real, counts_fake = _knn_setup(
+        real, fake, k, num_resamples, seed, confidence, method, both_k=False
+    )
     balls_per_fake, real_covered = _membership(fake, real, k, inclusive=False)
-    rng = np.random.default_rng(seed)
-    counts_fake = resample_counts(fake.shape[0], int(num_resamples), rng)
-    counts_real = resample_counts(real.shape[0], int(num_resamples), rng)
     density = counts_fake @ balls_per_fake / (k * fake.shape[0])
     coverage = counts_real @ real_covered / real.shape[0]
     return {
