@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DEFAULT_IS_SEED", "inception_score"]
+__all__ = ["DEFAULT_IS_SEED", "class_probabilities", "inception_score", "split_scores"]
 
 #: torch-fidelity 0.4.0's default ``rng_seed`` (``torch_fidelity/defaults.py``).
 DEFAULT_IS_SEED = 2020
@@ -25,6 +25,35 @@ DEFAULT_IS_SEED = 2020
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def class_probabilities(logits_unbiased: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validated float64 ``(p(y|x), log p(y|x))`` (N, classes) from Inception logits."""
+    logits = np.asarray(logits_unbiased)
+    if logits.ndim != 2:
+        raise ValueError(
+            f"logits_unbiased must be a 2-D array of shape (N, classes), got shape {logits.shape}"
+        )
+    logits = np.asarray(logits, dtype=np.float64)
+    if not np.isfinite(logits).all():
+        raise ValueError("logits_unbiased contain NaN or infinite values; check the extractor")
+    log_p = _log_softmax(logits)
+    return np.exp(log_p), log_p
+
+
+def split_scores(p: np.ndarray, log_p: np.ndarray, splits: int) -> np.ndarray:
+    """IS of each of ``splits`` contiguous chunks ``[i*N // splits, (i+1)*N // splits)``, with
+    ``p(y)`` the chunk's mean (Salimans et al. 2016, section 4)."""
+    num_samples = p.shape[0]
+    scores = np.empty(splits, dtype=np.float64)
+    for index in range(splits):
+        chunk = slice(index * num_samples // splits, (index + 1) * num_samples // splits)
+        p_chunk, log_p_chunk = p[chunk], log_p[chunk]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_marginal = np.log(p_chunk.mean(axis=0, keepdims=True))
+            terms = np.where(p_chunk > 0, p_chunk * (log_p_chunk - log_marginal), 0.0)
+        scores[index] = np.exp(terms.sum(axis=1).mean())
+    return scores
 
 
 def inception_score(
@@ -45,15 +74,8 @@ def inception_score(
     One difference: a class whose probability underflows to 0 for every image of a chunk
     contributes ``0 · log 0 = 0`` here, where torch-fidelity returns NaN.
     """
-    logits = np.asarray(logits_unbiased)
-    if logits.ndim != 2:
-        raise ValueError(
-            f"logits_unbiased must be a 2-D array of shape (N, classes), got shape {logits.shape}"
-        )
-    logits = np.asarray(logits, dtype=np.float64)
-    if not np.isfinite(logits).all():
-        raise ValueError("logits_unbiased contain NaN or infinite values; check the extractor")
-    num_samples = logits.shape[0]
+    p, log_p = class_probabilities(logits_unbiased)
+    num_samples = p.shape[0]
     if int(splits) != splits or splits < 1:
         raise ValueError(f"splits must be a positive integer, got {splits!r}")
     splits = int(splits)
@@ -63,16 +85,7 @@ def inception_score(
             "use fewer splits or more samples"
         )
     if shuffle:
-        logits = logits[np.random.RandomState(seed).permutation(num_samples)]
-
-    log_p = _log_softmax(logits)
-    p = np.exp(log_p)
-    scores = []
-    for index in range(splits):
-        chunk = slice(index * num_samples // splits, (index + 1) * num_samples // splits)
-        p_chunk, log_p_chunk = p[chunk], log_p[chunk]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_marginal = np.log(p_chunk.mean(axis=0, keepdims=True))
-            terms = np.where(p_chunk > 0, p_chunk * (log_p_chunk - log_marginal), 0.0)
-        scores.append(float(np.exp(terms.sum(axis=1).mean())))
+        order = np.random.RandomState(seed).permutation(num_samples)
+        p, log_p = p[order], log_p[order]
+    scores = split_scores(p, log_p, splits)
     return float(np.mean(scores)), float(np.std(scores))

@@ -91,3 +91,13 @@ def test_rejects_bad_input():
         inception_score(np.zeros((5, 10)), splits=0)
     with pytest.raises(ValueError, match="NaN"):
         inception_score(np.full((5, 10), np.nan), splits=1)
+
+
+def test_study_protocols_score_one_split_as_torch_fidelity_isc_splits_1(logits):
+    from ganmetrics.protocols import PROTOCOLS
+
+    splits = PROTOCOLS["cifar10"].is_splits
+    assert splits == 1 and PROTOCOLS["custom"].is_splits == 10
+    theirs = fidelity_is(logits, splits=1)
+    assert inception_score(logits, splits=splits) == pytest.approx(theirs, rel=1e-12, abs=0)
+    assert inception_score(logits, splits=10)[0] != pytest.approx(theirs[0], rel=1e-3)
