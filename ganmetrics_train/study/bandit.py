@@ -116,13 +116,6 @@ def propose(
 ) -> list[dict[str, Any]]:
     """The next ``batch`` settings given ``history`` of (setting values, median FID or None)."""
     import torch
-    from botorch.acquisition.monte_carlo import qUpperConfidenceBound
-    from botorch.fit import fit_gpytorch_mll
-    from botorch.models import SingleTaskGP
-    from botorch.models.transforms.outcome import Standardize
-    from botorch.optim import optimize_acqf
-    from botorch.sampling import SobolQMCNormalSampler
-    from gpytorch.mlls import ExactMarginalLogLikelihood
 
     dims = search_space(penalty)
     scored = [(v, f) for v, f in history if f is not None and math.isfinite(f) and f > 0]
@@ -135,6 +128,34 @@ def propose(
         for _, f in history
     ]
     beta = ucb_beta(len(dims) + 1, round_index) if beta is None else beta
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: extra threads only add contention (10x slower)
+    try:
+        return _propose(dims, xs, ys, batch, seed, beta, num_restarts, raw_samples, max_iterations)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _propose(
+    dims: list[Dimension],
+    xs: list[list[float]],
+    ys: list[float],
+    batch: int,
+    seed: int,
+    beta: float,
+    num_restarts: int,
+    raw_samples: int,
+    max_iterations: int,
+) -> list[dict[str, Any]]:
+    import torch
+    from botorch.acquisition.monte_carlo import qUpperConfidenceBound
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms.outcome import Standardize
+    from botorch.optim import optimize_acqf
+    from botorch.sampling import SobolQMCNormalSampler
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         train_x = torch.tensor(xs, dtype=torch.float64)

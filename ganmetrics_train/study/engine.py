@@ -64,9 +64,9 @@ class RayEngine:
     ):
         ray = self.ray = _import_ray()
         self._started_here = False
+        if address not in (None, "auto"):
+            _check_reachable(address)
         if not ray.is_initialized():
-            if address not in (None, "auto"):
-                _check_reachable(address)
             try:
                 if address is None:
                     ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)

@@ -113,6 +113,17 @@ class StudySpec:
             "seed": self.seed,
         }
 
+    def planned_settings(self) -> int:
+        """Settings over all variants once every stage has run."""
+        from ganmetrics_train.study.grid import grid_settings
+
+        protocol, total = self.protocol, 0
+        for variant in self.variants:
+            total += len(grid_settings(variant.penalty)) if protocol.grid else 0
+            total += protocol.random
+            total += protocol.bandit.rounds * protocol.bandit.batch if protocol.bandit else 0
+        return total
+
     def identity_hash(self) -> str:
         text = json.dumps(self.identity(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
