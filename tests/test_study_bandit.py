@@ -13,7 +13,9 @@ FAST = {"num_restarts": 2, "raw_samples": 32, "max_iterations": 30}
 
 
 def _history(penalty, fids):
-    return [(s.values, fid) for s, fid in zip(random_start(penalty, len(fids), 0), fids)]
+    return [
+        (s.values, fid) for s, fid in zip(random_start(penalty, len(fids), 0), fids, strict=True)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -29,9 +29,18 @@ from ganmetrics_train.study.store import DONE, FAILED, FINISHED_STATUSES, STORE_
 
 ray = pytest.importorskip("ray")
 
-TINY = {"arch": "sndcgan", "dataset": "procedural", "image_size": 32,
-        "dataset_options": {"num_images": 16}, "batch_size": 8, "eval_every": 0,
-        "checkpoint_every": 0, "sample_every": 0, "log_every": 1, "steps": 2}  # fmt: skip
+TINY = {
+    "arch": "sndcgan",
+    "dataset": "procedural",
+    "image_size": 32,
+    "dataset_options": {"num_images": 16},
+    "batch_size": 8,
+    "eval_every": 0,
+    "checkpoint_every": 0,
+    "sample_every": 0,
+    "log_every": 1,
+    "steps": 2,
+}
 KILL_DEADLINE_S = 600
 
 
@@ -48,8 +57,9 @@ def engine(ray_cluster):
     return RayEngine()
 
 
-def test_miniature_study_runs_end_to_end(tmp_path, ray_cluster, inception_weights_path,
-                                         monkeypatch):  # fmt: skip
+def test_miniature_study_runs_end_to_end(
+    tmp_path, ray_cluster, inception_weights_path, monkeypatch
+):
     monkeypatch.setenv("GANMETRICS_INCEPTION_WEIGHTS", str(inception_weights_path))
     out = tmp_path / "mini"
     result = CliRunner().invoke(study, ["run", "mini", "--out", str(out)])
@@ -71,8 +81,10 @@ def test_miniature_study_runs_end_to_end(tmp_path, ray_cluster, inception_weight
         for t in done:
             by_setting.setdefault(t["setting"], []).append(t["final_fid"])
         for setting, fids in by_setting.items():
-            row = re.search(rf"\| \d+ \| {re.escape(setting)} \| \w+ \| ([\d.]+) \| ([\d.]+) \|",
-                            report.split(f"### {variant['label']}")[1])  # fmt: skip
+            row = re.search(
+                rf"\| \d+ \| {re.escape(setting)} \| \w+ \| ([\d.]+) \| ([\d.]+) \|",
+                report.split(f"### {variant['label']}")[1],
+            )
             assert row, setting
             assert float(row.group(1)) == pytest.approx(statistics.median(fids), abs=0.006)
             assert float(row.group(2)) == pytest.approx(min(fids), abs=0.006)
@@ -131,10 +143,22 @@ def test_study_killed_mid_trial_resumes_without_rerunning(tmp_path, ray_cluster,
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     driver = subprocess.Popen(
-        [sys.executable, "-m", "ganmetrics_train.study", "run", str(path), "--out", str(out),
-         "--address", ray_cluster, "--no-report"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ganmetrics_train.study",
+            "run",
+            str(path),
+            "--out",
+            str(out),
+            "--address",
+            ray_cluster,
+            "--no-report",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + KILL_DEADLINE_S
     finished_before: list[dict] = []
     try:

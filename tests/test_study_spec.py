@@ -38,8 +38,9 @@ def test_grid_stage_is_exactly_table_1a(tmp_path):
         by_variant = {v.name: v for v in spec.variants}
         for name, variant in by_variant.items():
             settings = store.settings(name, GRID_STAGE)
-            got = sorted((s["lr"], s["beta1"], s["beta2"], s["n_disc"], s["lambda"])
-                         for s in settings)  # fmt: skip
+            got = sorted(
+                (s["lr"], s["beta1"], s["beta2"], s["n_disc"], s["lambda"]) for s in settings
+            )
             # Table 1a of the paper, written out here independently of the code
             lambdas = [1.0, 10.0] if variant.penalty != "none" else [None]
             betas = [(0.5, 0.9, 5), (0.5, 0.999, 1), (0.5, 0.999, 5), (0.9, 0.999, 5)]
@@ -111,8 +112,15 @@ def test_the_papers_studies_ship_and_validate(tmp_path):
     specs = {name: load_study(name, {"data_dir": str(tmp_path)}) for name in PAPER_STUDIES}
     assert {v.values["loss"] for v in specs["loss"].variants} == {"ns", "ls", "wgan"}
     regs = {(v.values["norm"], v.values["penalty"]) for v in specs["regularization"].variants}
-    assert regs == {("none", "none"), ("bn", "none"), ("ln", "none"), ("sn", "none"),
-                    ("none", "gp"), ("none", "dragan"), ("none", "l2")}  # fmt: skip
+    assert regs == {
+        ("none", "none"),
+        ("bn", "none"),
+        ("ln", "none"),
+        ("sn", "none"),
+        ("none", "gp"),
+        ("none", "dragan"),
+        ("none", "l2"),
+    }
     assert specs["regularization"].protocol.bandit.rounds == 12
     assert specs["regularization"].protocol.bandit.batch == 10
     assert specs["combined"].protocol.random == 24

@@ -22,8 +22,14 @@ def _store_with_trials(path, fids_by_seed):
     store = StudyStore(path)
     store.add_variant("v", "V", 0, {})
     setting = {"lr": 1e-4, "beta1": 0.5, "beta2": 0.9, "n_disc": 5, "lambda_": None}
-    store.add_settings("v", "grid", 0, [("s0", setting)], len(fids_by_seed),
-                       lambda v, s, k: f"runs/{v}/{s}/seed{k}")  # fmt: skip
+    store.add_settings(
+        "v",
+        "grid",
+        0,
+        [("s0", setting)],
+        len(fids_by_seed),
+        lambda v, s, k: f"runs/{v}/{s}/seed{k}",
+    )
     return store
 
 
@@ -52,7 +58,11 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
 def test_a_failed_write_rolls_back_whole(tmp_path):
     store = _store_with_trials(tmp_path / "study.sqlite", [None])
     trial_id = store.trials()[0]["trial_id"]
-    result = {"status": DONE, "final_fid": 10.0, "evaluations": [{"step": 1, "metrics": {"fid": 10.0}}]}
+    result = {
+        "status": DONE,
+        "final_fid": 10.0,
+        "evaluations": [{"step": 1, "metrics": {"fid": 10.0}}],
+    }
     store.record_result(trial_id, result)
     try:
         with store.transaction() as db:
@@ -66,12 +76,14 @@ def test_a_failed_write_rolls_back_whole(tmp_path):
 
 def test_setting_score_is_the_median_of_finished_seeds(tmp_path):
     fids = [31.0, 12.0, 50.0, 20.0]
-    store = _store_with_trials(tmp_path / "study.sqlite", fids + [None])
+    store = _store_with_trials(tmp_path / "study.sqlite", [*fids, None])
     trials = store.trials()
-    for trial, fid in zip(trials, fids + [None], strict=True):
+    for trial, fid in zip(trials, [*fids, None], strict=True):
         status = DONE if fid is not None else FAILED
-        store.record_result(trial["trial_id"], {"status": status, "final_fid": fid,
-                                                "error": None if fid else "boom"})  # fmt: skip
+        store.record_result(
+            trial["trial_id"],
+            {"status": status, "final_fid": fid, "error": None if fid else "boom"},
+        )
     [score] = store.setting_scores("v")
     assert score["median_fid"] == statistics.median(fids) and score["best_fid"] == min(fids)
     assert (score["seeds"], score["finished"], len(score["fids"])) == (5, 5, 4)

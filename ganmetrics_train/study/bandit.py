@@ -63,7 +63,9 @@ class Dimension:
     def decode(self, unit: float) -> float:
         unit = min(1.0, max(0.0, unit))
         if self.log:
-            return 10 ** (math.log10(self.low) + unit * (math.log10(self.high) - math.log10(self.low)))
+            return 10 ** (
+                math.log10(self.low) + unit * (math.log10(self.high) - math.log10(self.low))
+            )
         return self.low + unit * (self.high - self.low)
 
 
@@ -76,7 +78,9 @@ def search_space(penalty: str) -> list[Dimension]:
     ]
     if penalty != "none":
         dims.append(
-            Dimension("lambda_", *(TABLE_1B_LAMBDA_L2 if penalty == "l2" else TABLE_1B_LAMBDA), True)
+            Dimension(
+                "lambda_", *(TABLE_1B_LAMBDA_L2 if penalty == "l2" else TABLE_1B_LAMBDA), True
+            )
         )
     return dims
 
@@ -92,7 +96,7 @@ def decode(point: Sequence[float], dims: Sequence[Dimension]) -> dict[str, Any]:
     values: dict[str, Any] = {d.name: d.decode(float(u)) for d, u in zip(dims, point, strict=False)}
     for name in ("beta1", "beta2"):
         values[name] = min(values[name], BETA_MAX)
-    values["n_disc"] = TABLE_1B_N_DISC[int(round(float(point[len(dims)])))]
+    values["n_disc"] = TABLE_1B_N_DISC[round(float(point[len(dims)]))]
     values.setdefault("lambda_", None)
     return values
 
@@ -124,8 +128,7 @@ def propose(
     worst = max(math.log(f) for _, f in scored)
     xs = [encode(v, dims) for v, _ in history]
     ys = [
-        -math.log(f) if f is not None and math.isfinite(f) and f > 0 else -worst
-        for _, f in history
+        -math.log(f) if f is not None and math.isfinite(f) and f > 0 else -worst for _, f in history
     ]
     beta = ucb_beta(len(dims) + 1, round_index) if beta is None else beta
     threads = torch.get_num_threads()
@@ -166,9 +169,9 @@ def _propose(
             fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
             sampler = SobolQMCNormalSampler(sample_shape=torch.Size([MC_SAMPLES]), seed=seed)
             acquisition = qUpperConfidenceBound(model, beta=beta, sampler=sampler)
-            bounds = torch.stack(
-                [torch.zeros(len(dims) + 1), torch.ones(len(dims) + 1)]
-            ).to(torch.float64)
+            bounds = torch.stack([torch.zeros(len(dims) + 1), torch.ones(len(dims) + 1)]).to(
+                torch.float64
+            )
             candidates, _ = optimize_acqf(
                 acquisition,
                 bounds=bounds,

@@ -65,17 +65,31 @@ def study() -> None:
 @click.argument("study_file")
 @click.option("--out", required=True, help="Study folder: study.sqlite, runs/, report/.")
 @click.option("--data-dir", help="Folder of the data set (sets fixed.data_dir).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Replace a fixed setting of the study file, e.g. --set steps=2000.")  # fmt: skip
-@click.option("--address", help="Join a Ray cluster: auto, host:port or ray://host:port. "
-              "Default: start Ray in this process on this machine's CPUs and GPUs.")  # fmt: skip
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Replace a fixed setting of the study file, e.g. --set steps=2000.",
+)
+@click.option(
+    "--address",
+    help="Join a Ray cluster: auto, host:port or ray://host:port. "
+    "Default: start Ray in this process on this machine's CPUs and GPUs.",
+)
 @click.option("--num-cpus", type=int, help="CPUs of the local Ray (default: all).")
 @click.option("--cpus-per-trial", type=float, help="CPUs each trial reserves (default 1).")
-@click.option("--gpus-per-trial", type=float,
-              help="GPUs each trial reserves (default 1 when the cluster has GPUs, else 0).")  # fmt: skip
-@click.option("--inception-weights", type=click.Path(dir_okay=False),
-              help="Inception weights file for the trials' evaluations "
-              "(default: $GANMETRICS_INCEPTION_WEIGHTS, else the download).")  # fmt: skip
+@click.option(
+    "--gpus-per-trial",
+    type=float,
+    help="GPUs each trial reserves (default 1 when the cluster has GPUs, else 0).",
+)
+@click.option(
+    "--inception-weights",
+    type=click.Path(dir_okay=False),
+    help="Inception weights file for the trials' evaluations "
+    "(default: $GANMETRICS_INCEPTION_WEIGHTS, else the download).",
+)
 @click.option("--retry-failed", is_flag=True, help="Rerun failed and diverged trials.")
 @click.option("--report/--no-report", default=True, help="Write the report at the end.")
 @click.option("--dry-run", is_flag=True, help="Validate the file and list the plan only.")
@@ -104,8 +118,8 @@ def run_command(
         overrides["data_dir"] = data_dir
     spec = load_study(study_file, overrides)
     click.echo(
-        f"study {spec.name}: {len(spec.variants)} variants, {spec.planned_settings()} settings "
-        f"x {spec.seeds} seeds = {spec.planned_settings() * spec.seeds} trials -> {out}",
+        f"study {spec.name}: {len(spec.variants)} variants, {spec.planned_settings()} settings, "
+        f"{spec.planned_trials()} trials -> {out}",
         err=True,
     )
     if dry_run:
@@ -146,8 +160,13 @@ def run_command(
 
 @study.command("report")
 @click.argument("out")
-@click.option("--top", type=click.IntRange(1), default=5, show_default=True,
-              help="Settings per variant in the tables.")  # fmt: skip
+@click.option(
+    "--top",
+    type=click.IntRange(1),
+    default=5,
+    show_default=True,
+    help="Settings per variant in the tables.",
+)
 @_one_line_errors
 def report_command(out: str, top: int) -> None:
     """Write the figures and report.md of the study in OUT (into OUT/report/)."""
@@ -160,8 +179,13 @@ def report_command(out: str, top: int) -> None:
 @study.command("export")
 @click.argument("out")
 @click.option("-o", "--output", help="Folder for the files (default OUT/export).")
-@click.option("--format", "formats", default="csv,parquet", show_default=True,
-              help="Comma-separated: csv, parquet (Parquet needs pyarrow).")  # fmt: skip
+@click.option(
+    "--format",
+    "formats",
+    default="csv,parquet",
+    show_default=True,
+    help="Comma-separated: csv, parquet (Parquet needs pyarrow).",
+)
 @_one_line_errors
 def export_command(out: str, output: str | None, formats: str) -> None:
     """Write trials and evaluations of the study in OUT as CSV and Parquet tables."""

@@ -19,6 +19,7 @@ A setting's score is the median over its finished seeds (:meth:`StudyStore.setti
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,8 +78,9 @@ def budget_curves(
     """
     values = np.array([np.inf if s is None else s for s in scores], dtype=float)
     rng = np.random.default_rng(seed)
-    runs = np.stack([np.minimum.accumulate(values[rng.permutation(len(values))])
-                     for _ in range(orders)])  # fmt: skip
+    runs = np.stack(
+        [np.minimum.accumulate(values[rng.permutation(len(values))]) for _ in range(orders)]
+    )
     return runs
 
 
@@ -103,9 +105,10 @@ class StudyReport:
 
     def _done_trials(self, variant: str) -> list[dict[str, Any]]:
         return [
-            t for t in self.trials
+            t
+            for t in self.trials
             if t["variant"] == variant and t["status"] == DONE and t["final_fid"] is not None
-        ]  # fmt: skip
+        ]
 
     def _settings(self, variant: str) -> list[dict[str, Any]]:
         return sorted(
@@ -136,8 +139,15 @@ class StudyReport:
         rng = np.random.default_rng(0)
         for i, values in enumerate(data):
             jitter = rng.uniform(-0.12, 0.12, len(values))
-            ax.scatter(np.full(len(values), i + 1) + jitter, values, s=14, alpha=0.7,
-                       color="tab:blue", zorder=3, label="one model" if i == 0 else None)  # fmt: skip
+            ax.scatter(
+                np.full(len(values), i + 1) + jitter,
+                values,
+                s=14,
+                alpha=0.7,
+                color="tab:blue",
+                zorder=3,
+                label="one model" if i == 0 else None,
+            )
         self._variant_axis(ax, names)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
@@ -160,14 +170,21 @@ class StudyReport:
         return _save(fig, path)
 
     def has_msssim(self) -> bool:
-        return any(self.store.final_metric(t["trial_id"], "msssim") is not None
-                   for t in self.trials if t["status"] == DONE)  # fmt: skip
+        return any(
+            self.store.final_metric(t["trial_id"], "msssim") is not None
+            for t in self.trials
+            if t["status"] == DONE
+        )
 
     def figure_msssim(self, path: Path) -> Path:
         plt = _pyplot()
         fig, (left, right) = plt.subplots(1, 2, figsize=(max(9.0, 2.2 * len(self.labels) + 3), 4.5))
-        self._top_box(left, lambda t: t["final_fid"], "final FID (lower is better)",
-                      "FID of the top 5% of models")  # fmt: skip
+        self._top_box(
+            left,
+            lambda t: t["final_fid"],
+            "final FID (lower is better)",
+            "FID of the top 5% of models",
+        )
         self._top_box(
             right,
             lambda t: self.store.final_metric(t["trial_id"], "msssim"),
@@ -201,8 +218,14 @@ class StudyReport:
             ax.step(x, as_run, where="post", color=color, lw=1, ls="--", alpha=0.8)
             finite.extend(s for s in scores if s is not None and np.isfinite(s))
         ax.plot([], [], color="grey", ls="--", lw=1, label="in the order the study ran them")
-        ax.fill_between([], [], [], color="grey", alpha=0.2,
-                        label=f"{BAND[0]}-{BAND[1]}% over {BOOTSTRAP_ORDERS} random orders")  # fmt: skip
+        ax.fill_between(
+            [],
+            [],
+            [],
+            color="grey",
+            alpha=0.2,
+            label=f"{BAND[0]}-{BAND[1]}% over {BOOTSTRAP_ORDERS} random orders",
+        )
         if _wide(finite):
             ax.set_yscale("log")
         ax.set_xlabel("number of hyperparameter settings tried")
@@ -217,7 +240,7 @@ class StudyReport:
         """(bin labels, median FID per variant x bin) of one hyperparameter (Figure 11)."""
         _, edges, log = HYPERPARAMETER_BINS[name]
         labels = []
-        for low, high in zip(edges[:-1], edges[1:], strict=True):
+        for low, high in itertools.pairwise(edges):
             if name == "n_disc":
                 labels.append("1" if high < 3 else "5")
             elif log:
@@ -242,8 +265,9 @@ class StudyReport:
 
     def figure_hyperparameters(self, path: Path) -> Path:
         plt = _pyplot()
-        names = [n for n in HYPERPARAMETER_BINS
-                 if n != "lambda" or any(s["lambda"] for s in self.scores)]  # fmt: skip
+        names = [
+            n for n in HYPERPARAMETER_BINS if n != "lambda" or any(s["lambda"] for s in self.scores)
+        ]
         grids = {n: self.hyperparameter_grid(n) for n in names}
         values = np.concatenate([g.ravel() for _, g in grids.values()])
         finite = values[np.isfinite(values)]
@@ -252,16 +276,28 @@ class StudyReport:
 
         norm = LogNorm(vmin, vmax) if _wide(finite.tolist()) else Normalize(vmin, vmax)
         height = 1.2 + 0.45 * len(self.labels)
-        fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names) + 1.5, height + 1.6),
-                                 squeeze=False, constrained_layout=True)  # fmt: skip
+        fig, axes = plt.subplots(
+            1,
+            len(names),
+            figsize=(3.3 * len(names) + 1.5, height + 1.6),
+            squeeze=False,
+            constrained_layout=True,
+        )
         image = None
         for index, (ax, name) in enumerate(zip(axes[0], names, strict=True)):
             labels, grid = grids[name]
             image = ax.imshow(grid, cmap="viridis_r", norm=norm, aspect="auto")
             for (row, column), value in np.ndenumerate(grid):
                 dark = not np.isnan(value) and float(norm(value)) > 0.5
-                ax.text(column, row, "-" if np.isnan(value) else f"{value:.3g}", ha="center",
-                        va="center", fontsize=7, color="white" if dark else "black")  # fmt: skip
+                ax.text(
+                    column,
+                    row,
+                    "-" if np.isnan(value) else f"{value:.3g}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if dark else "black",
+                )
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=7)
             ax.set_yticks(range(len(self.labels)))
@@ -269,7 +305,11 @@ class StudyReport:
             title = HYPERPARAMETER_BINS[name][0]
             ax.set_title(title, fontsize=9)
             ax.set_xlabel(f"{title} bin", fontsize=8)
-        fig.colorbar(image, ax=axes[0].tolist(), label="median FID of the settings in the bin (lower is better)")
+        fig.colorbar(
+            image,
+            ax=axes[0].tolist(),
+            label="median FID of the settings in the bin (lower is better)",
+        )
         fig.suptitle(f"{self.name}: effect of each hyperparameter on FID ('-': no setting)")
         return _save(fig, path)
 
@@ -296,8 +336,11 @@ class StudyReport:
             + ". FIDs are final FIDs; a setting's score is the median over its finished seeds.",
             "",
         ]
-        curves = {v: budget_curves([s["median_fid"] for s in self._settings(v)])
-                  for v in self.labels if self._settings(v)}  # fmt: skip
+        curves = {
+            v: budget_curves([s["median_fid"] for s in self._settings(v)])
+            for v in self.labels
+            if self._settings(v)
+        }
         bests = [float(c[0, -1]) for c in curves.values() if np.isfinite(c[0, -1])]
         threshold = max(bests) if bests else None
         reach_title = (
@@ -344,19 +387,28 @@ class StudyReport:
             lines.append("")
         failures = [t for t in self.trials if t["status"] in (FAILED, DIVERGED)]
         if failures:
-            lines += ["## Failed and diverged trials", "", "| variant | setting | seed | status |"
-                      " error |", "|---|---|---|---|---|"]  # fmt: skip
+            lines += [
+                "## Failed and diverged trials",
+                "",
+                "| variant | setting | seed | status | error |",
+                "|---|---|---|---|---|",
+            ]
             for t in failures:
                 error = (t["error"] or "").replace("|", "/")[:300]
-                lines.append(f"| {self.labels[t['variant']]} | {t['setting']} | {t['seed']} | "
-                             f"{t['status']} | {error} |")  # fmt: skip
+                lines.append(
+                    f"| {self.labels[t['variant']]} | {t['setting']} | {t['seed']} | "
+                    f"{t['status']} | {error} |"
+                )
             lines.append("")
         lines += ["## Figures", ""]
         for title, path in figures.items():
             lines += [f"### {title}", "", f"![{title}]({path.name})", ""]
         if "MS-SSIM beside FID" not in figures:
-            lines += ["MS-SSIM was not computed in this study (it is by default on CELEBA-HQ-128"
-                      "; add msssim to eval_metrics).", ""]  # fmt: skip
+            lines += [
+                "MS-SSIM was not computed in this study (it is by default on CELEBA-HQ-128"
+                "; add msssim to eval_metrics).",
+                "",
+            ]
         return "\n".join(lines)
 
 
@@ -381,9 +433,7 @@ def write_report(out: str | Path, top: int = 5) -> dict[str, Path]:
             "Best FID against the number of settings tried": report.figure_budget(
                 folder / "budget.png"
             ),
-            "Hyperparameter effects": report.figure_hyperparameters(
-                folder / "hyperparameters.png"
-            ),
+            "Hyperparameter effects": report.figure_hyperparameters(folder / "hyperparameters.png"),
         }
         if report.has_msssim():
             figures["MS-SSIM beside FID"] = report.figure_msssim(folder / "msssim.png")

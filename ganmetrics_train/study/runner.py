@@ -66,10 +66,14 @@ def trial_config(spec: StudySpec, variant: Variant, setting: dict[str, Any], tri
     """The TrainConfig fields of one trial: fixed < variant < setting, seed and run folder."""
     values = {**spec.fixed, **variant.values}
     values.update(
-        lr=setting["lr"], beta1=setting["beta1"], beta2=setting["beta2"],
-        n_disc=setting["n_disc"], lambda_=setting["lambda"], seed=trial["seed"],
+        lr=setting["lr"],
+        beta1=setting["beta1"],
+        beta2=setting["beta2"],
+        n_disc=setting["n_disc"],
+        lambda_=setting["lambda"],
+        seed=trial["seed"],
         out=trial["run_dir"],
-    )  # fmt: skip
+    )
     values.setdefault("device", "auto")
     return values
 
@@ -100,7 +104,8 @@ class StudyRunner:
         if retry_failed:
             with self.store.transaction() as db:
                 db.execute(
-                    "UPDATE trials SET status = ? WHERE status IN (?, ?)", (PENDING, FAILED, DIVERGED)
+                    "UPDATE trials SET status = ? WHERE status IN (?, ?)",
+                    (PENDING, FAILED, DIVERGED),
                 )
         self._in_flight: dict[Any, int] = {}
 
@@ -116,9 +121,10 @@ class StudyRunner:
                 self._add(variant, RANDOM_STAGE, 0, [(s.name, s.values) for s in settings])
 
     def _add(self, variant: Variant, stage: str, round_index: int, settings: list) -> None:
-        self.store.add_settings(
-            variant.name, stage, round_index, settings, self.spec.seeds, self._run_dir
-        )
+        seeds = self.spec.seeds
+        if stage == BANDIT_STAGE and self.spec.protocol.bandit.seeds is not None:
+            seeds = self.spec.protocol.bandit.seeds
+        self.store.add_settings(variant.name, stage, round_index, settings, seeds, self._run_dir)
 
     # ----------------------------------------------------------------------------------------
 
@@ -137,12 +143,17 @@ class StudyRunner:
         scores = self.store.setting_scores(variant.name)
         history = [
             (
-                {"lr": s["lr"], "beta1": s["beta1"], "beta2": s["beta2"], "n_disc": s["n_disc"],
-                 "lambda_": s["lambda"]},
+                {
+                    "lr": s["lr"],
+                    "beta1": s["beta1"],
+                    "beta2": s["beta2"],
+                    "n_disc": s["n_disc"],
+                    "lambda_": s["lambda"],
+                },
                 s["median_fid"],
             )
             for s in scores
-        ]  # fmt: skip
+        ]
         seed = derived_seed(self.spec.seed, variant.name, "bandit", next_round)
         try:
             proposals = bandit.propose(

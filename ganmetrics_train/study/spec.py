@@ -42,14 +42,22 @@ from ganmetrics_train.config import (
     resolve_config,
 )
 
-TOP_LEVEL_KEYS = ("study", "description", "fixed", "variants", "protocol", "seeds", "seed",
-                  "resources")  # fmt: skip
+TOP_LEVEL_KEYS = (
+    "study",
+    "description",
+    "fixed",
+    "variants",
+    "protocol",
+    "seeds",
+    "seed",
+    "resources",
+)
 #: Fields that the protocol and the study set for each trial; a study file may not fix them.
 PROTOCOL_FIELDS = ("lr", "beta1", "beta2", "n_disc", "lambda_", "seed", "out")
 #: Variant keys whose list values are crossed into several variants.
 CROSSED_KEYS = ("arch", "loss", "norm", "penalty", "g_norm")
 PROTOCOL_KEYS = ("grid", "random", "bandit")
-BANDIT_KEYS = ("rounds", "batch", "beta")
+BANDIT_KEYS = ("rounds", "batch", "beta", "seeds")
 RESOURCE_KEYS = ("cpus", "gpus")
 #: "12 rounds ... each with a batch of 10 hyperparameter sets" (section 2.6).
 DEFAULT_ROUNDS = 12
@@ -65,6 +73,10 @@ class BanditSpec:
     rounds: int = DEFAULT_ROUNDS
     batch: int = DEFAULT_BATCH
     beta: float | None = None
+    #: Seeds per bandit setting; None: the study's ``seeds``. The paper trains each once
+    #: ("The variance for models obtained by Gaussian Process regression is handled
+    #: implicitly so we train each model once", section 3).
+    seeds: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,14 +127,24 @@ class StudySpec:
 
     def planned_settings(self) -> int:
         """Settings over all variants once every stage has run."""
+        return sum(count for count, _ in self.planned_counts())
+
+    def planned_counts(self) -> list[tuple[int, int]]:
+        """(settings, seeds each) of every stage of every variant."""
         from ganmetrics_train.study.grid import grid_settings
 
-        protocol, total = self.protocol, 0
+        protocol, counts = self.protocol, []
         for variant in self.variants:
-            total += len(grid_settings(variant.penalty)) if protocol.grid else 0
-            total += protocol.random
-            total += protocol.bandit.rounds * protocol.bandit.batch if protocol.bandit else 0
-        return total
+            if protocol.grid:
+                counts.append((len(grid_settings(variant.penalty)), self.seeds))
+            counts.append((protocol.random, self.seeds))
+            if protocol.bandit:
+                bandit_seeds = protocol.bandit.seeds or self.seeds
+                counts.append((protocol.bandit.rounds * protocol.bandit.batch, bandit_seeds))
+        return counts
+
+    def planned_trials(self) -> int:
+        return sum(count * seeds for count, seeds in self.planned_counts())
 
     def identity_hash(self) -> str:
         text = json.dumps(self.identity(), sort_keys=True, default=str)
@@ -210,6 +232,9 @@ def parse_protocol(origin: str, value: Any) -> ProtocolSpec:
             rounds=_integer(origin, "protocol.bandit.rounds", raw.get("rounds", DEFAULT_ROUNDS), 1),
             batch=_integer(origin, "protocol.bandit.batch", raw.get("batch", DEFAULT_BATCH), 1),
             beta=None if beta is None else float(beta),
+            seeds=None
+            if raw.get("seeds") is None
+            else _integer(origin, "protocol.bandit.seeds", raw["seeds"], 1),
         )
     default_random = bandit.batch if bandit is not None and not grid else 0
     random = _integer(origin, "protocol.random", value.get("random", default_random), 0)
@@ -291,8 +316,13 @@ def parse_study(data: Any, source: str) -> StudySpec:
         if any(v.name == variant_name for v in variants):
             raise InputError(f"{source}: variant {variant_name!r} appears twice; remove one")
         variants.append(Variant(variant_name, str(explicit or label), values))
-        merged = {**fixed, **values, **_sample_setting(str({**fixed, **values}.get("penalty",
-                  "none"))), "seed": 0, "out": "validation"}  # fmt: skip
+        merged = {
+            **fixed,
+            **values,
+            **_sample_setting(str({**fixed, **values}.get("penalty", "none"))),
+            "seed": 0,
+            "out": "validation",
+        }
         if str(merged.get("device", "auto")).startswith("cuda"):
             merged["device"] = "cpu"  # the driver may have no GPU; trials resolve their own
         origin = f"{source}: variant {variant_name}"
@@ -334,9 +364,7 @@ def find_study_file(name_or_path: str | Path) -> Path:
     )
 
 
-def load_study(
-    name_or_path: str | Path, overrides: Mapping[str, Any] | None = None
-) -> StudySpec:
+def load_study(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> StudySpec:
     """Read and validate a study file; ``overrides`` replace keys of ``fixed`` (``--set``)."""
     path = find_study_file(name_or_path)
     try:

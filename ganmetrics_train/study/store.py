@@ -165,10 +165,20 @@ class StudyStore:
                 db.execute(
                     "INSERT OR IGNORE INTO settings (variant, name, stage, round, position, lr, "
                     "beta1, beta2, n_disc, lambda, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (variant, name, stage, round_index, start + offset, values["lr"],
-                     values["beta1"], values["beta2"], values["n_disc"], values.get("lambda_"),
-                     now),
-                )  # fmt: skip
+                    (
+                        variant,
+                        name,
+                        stage,
+                        round_index,
+                        start + offset,
+                        values["lr"],
+                        values["beta1"],
+                        values["beta2"],
+                        values["n_disc"],
+                        values.get("lambda_"),
+                        now,
+                    ),
+                )
                 setting_id = db.execute(
                     "SELECT id FROM settings WHERE variant = ? AND name = ?", (variant, name)
                 ).fetchone()[0]
@@ -219,11 +229,19 @@ class StudyStore:
             db.execute(
                 "UPDATE trials SET status = ?, error = ?, finished_at = ?, wall_s = ?, steps = ?, "
                 "steps_per_s = ?, final_fid = ?, best_fid = ?, node = ? WHERE id = ?",
-                (status, result.get("error"), time.time(), _finite(result.get("wall_s")),
-                 result.get("steps"), _finite(result.get("steps_per_s")),
-                 _finite(result.get("final_fid")), _finite(result.get("best_fid")),
-                 result.get("node"), trial_id),
-            )  # fmt: skip
+                (
+                    status,
+                    result.get("error"),
+                    time.time(),
+                    _finite(result.get("wall_s")),
+                    result.get("steps"),
+                    _finite(result.get("steps_per_s")),
+                    _finite(result.get("final_fid")),
+                    _finite(result.get("best_fid")),
+                    result.get("node"),
+                    trial_id,
+                ),
+            )
             db.execute("DELETE FROM evaluations WHERE trial_id = ?", (trial_id,))
             for evaluation in result.get("evaluations", []):
                 for metric, value in evaluation["metrics"].items():
