@@ -50,6 +50,7 @@ from ganmetrics_train.config import (
     normalize_overrides,
     user_facing_names,
 )
+from ganmetrics_train.study.cli import study
 
 
 class _Names(click.Choice):
@@ -463,6 +464,9 @@ def presets(as_json: bool) -> None:
     click.echo("All presets use the non-saturating loss; steps follow section 2.6 of the paper.")
 
 
+cli.add_command(study)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one-line messages and exit codes."""
     from ganmetrics_train.train import TrainingDiverged
@@ -471,6 +475,10 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="ganmetrics-train", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "ganmetrics-train"
+        click.echo(f"error: {exc.format_message().rstrip('.')}; see '{where} --help'", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -236,7 +236,7 @@ def _run_with_ray(
         import ray
     except ImportError:
         raise InputError(
-            "--engine ray: Ray is not installed; pip install 'ganmetrics[sweep]' "
+            "--engine ray: Ray is not installed; pip install 'ganmetrics[study]' "
             "or use --engine local"
         ) from None
     if not ray.is_initialized():

@@ -169,3 +169,28 @@ def test_frechet_distance_rejects_bad_shapes():
         frechet_distance(np.zeros((4, 1)), sigma, mu, sigma)
     with pytest.raises(ValueError, match="NaN or infinite"):
         frechet_distance(mu, np.full((4, 4), np.inf), mu, sigma)
+
+
+@pytest.mark.parametrize("num", [5, 40])
+def test_sample_factor_gives_the_same_distance_without_a_d_by_d_eigenproblem(num):
+    """With N <= D the per-image factor replaces the eigendecomposition of the fake covariance;
+    the Fréchet distance must not change beyond round-off (compared with scipy's sqrtm route)."""
+    import scipy.linalg
+
+    from ganmetrics.fid import feature_statistics, frechet_distance, sample_factor
+
+    rng = np.random.default_rng(num)
+    real = rng.normal(size=(num + 7, 64))
+    fake = rng.normal(size=(num, 64)) * 1.3 + 0.2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mu1, sigma1 = feature_statistics(real)
+        mu2, sigma2 = feature_statistics(fake)
+    factor = sample_factor(fake)
+    np.testing.assert_allclose(factor @ factor.T, sigma2, atol=1e-12)
+    fast = frechet_distance(mu1, sigma1, mu2, sigma2, factor2=factor)
+    plain = frechet_distance(mu1, sigma1, mu2, sigma2)
+    root = scipy.linalg.sqrtm(sigma1 @ sigma2).real
+    reference = float(((mu1 - mu2) ** 2).sum() + np.trace(sigma1 + sigma2) - 2 * np.trace(root))
+    assert fast == pytest.approx(plain, rel=1e-9)
+    assert fast == pytest.approx(reference, rel=1e-6)

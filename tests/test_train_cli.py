@@ -190,3 +190,22 @@ def test_presets_json_uses_the_names_a_user_writes(capsys):
     listed = json.loads(capsys.readouterr().out)
     assert listed["sndcgan-cifar10-sn-gp"]["lambda"] == 1.0
     assert not any("lambda_" in preset for preset in listed.values())
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["sweep", "--arch", "sndcgan"],
+            "error: Missing option '--out'; see 'ganmetrics-train sweep --help'",
+        ),
+        (["run", "--bogus"], "error: No such option '--bogus'"),
+    ],
+)
+def test_usage_mistakes_are_one_line_naming_the_help(argv, expected, capsys):
+    """Click's own usage errors (a missing or unknown option) get the same one-line shape as every
+    other input error, with exit code 2, instead of click's Usage/Error block."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(expected)
+    assert len(err.splitlines()) == 1
