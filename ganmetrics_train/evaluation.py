@@ -100,9 +100,12 @@ class RunEvaluation:
     def evaluator(self):
         if self._evaluator is None:
             from ganmetrics.api import EvalSettings, Evaluator
+            from ganmetrics.protocols import PROTOCOLS
 
             cfg = self.config
             settings = EvalSettings(
+                # the study's estimators for its data sets (section 4; compare_gan's conventions)
+                protocol=cfg.dataset if cfg.dataset in PROTOCOLS else "custom",
                 metrics=tuple(cfg.eval_metrics),
                 num_real=cfg.eval_num_real,
                 num_fake=cfg.eval_num_fake,
