@@ -12,3 +12,9 @@ class InputError(ValueError):
     """Bad user input. The message is one line: what is wrong, where, and how to fix it."""
 
     exit_code = 2
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of ``error``'s message (its type name when empty), for a one-line error."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

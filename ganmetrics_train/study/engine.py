@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ganmetrics.errors import InputError
+from ganmetrics.errors import InputError, first_line
 from ganmetrics_train.study.trial import run_trial
 
 #: Environment variables the driver passes on to every trial.
@@ -73,7 +73,7 @@ class RayEngine:
                 else:
                     ray.init(address=address, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                first = first_line(exc)
                 raise InputError(
                     f"--address {address}: cannot join the Ray cluster ({first}); start one with "
                     "`ray start --head` or drop --address to run locally"
