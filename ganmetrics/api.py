@@ -84,6 +84,7 @@ class Side:
             "seed": settings.seed,
             "z_dim": settings.z_dim,
             "device": settings.device,
+            "round_generated": settings.round_generated,
         }
         count_hint = requested if requested is not None else _preset_count(protocol, role)
         try:  # finite sources open whole, so a protocol can say how many images are missing
@@ -263,6 +264,8 @@ class Evaluator:
             result.update(values)
             if row.notes is not None:
                 notes.extend(row.notes(values, real_side, fake_side, s))
+            if s.bootstrap and row.intervals is not None:
+                result.update(row.intervals(real_side, fake_side, s))
         result["meta"] = self._meta(real_side, fake_side, started)
         if notes:
             result["meta"]["notes"] = notes
@@ -277,6 +280,7 @@ class Evaluator:
             "real": real_side.describe() if real_side else None,
             "fake": fake_side.describe(),
             "settings": self.settings.to_dict(),
+            "estimators": self.settings.estimators(),
             "seconds": round(time.time() - started, 3),
             "environment": _environment(),
         }

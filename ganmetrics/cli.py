@@ -1,6 +1,7 @@
 """``ganmetrics`` command line: a thin layer over :mod:`ganmetrics.api`.
 
-Exit codes: 0 success, 2 bad input or usage (one line on stderr), 1 internal error.
+Exit codes: 0 success, 2 bad input or usage (one line on stderr), 1 a score outside its
+``--expect`` bound (one line per violation on stderr; ``ganmetrics check``) or an internal error.
 Results go to stdout (a table, or one JSON object with ``--json``); progress bars go to stderr.
 """
 
@@ -18,7 +19,8 @@ from typing import Any
 import click
 
 from ganmetrics.errors import InputError
-from ganmetrics.metrics import METRIC_TABLE, METRICS, real_side_metrics
+from ganmetrics.kid import KID_ESTIMATORS
+from ganmetrics.metrics import METRIC_TABLE, METRICS, interval_key, real_side_metrics
 from ganmetrics.protocols import PROTOCOLS
 from ganmetrics.settings import CLI_FLAGS, RECON_LR, RECON_NUM_IMAGES, RECON_STEPS, EvalSettings
 
@@ -107,7 +109,20 @@ _OPTION_HELP: dict[str, dict[str, Any]] = {
     "z_dim": dict(type=int, help="Latent size of a module generator."),
     "seed": dict(type=int, help="Seed for drawing generator samples."),
     "progress": dict(help="Progress bars on stderr (default), or none."),
-    "is_splits": dict(type=int, help="Inception Score splits; 1: one score over all images."),
+    "is_splits": dict(type=int, help="Inception Score splits; 1: one score over all images "
+                                     "[default: the protocol's: 1 for the study's, 10 custom]."),
+    "kid_estimator": dict(type=click.Choice(list(KID_ESTIMATORS)),
+                          help="KID by torch-fidelity's random subsets or compare_gan's disjoint "
+                               "blocks of <=1024 [default: the protocol's: blocks for the "
+                               "study's, subsets custom]."),
+    "round_generated": dict(help="Round generator outputs to uint8 before Inception, or score "
+                                 "255x unrounded as compare_gan [default: the protocol's: "
+                                 "unrounded for the study's, rounded custom]."),
+    "bootstrap": dict(type=int, help="Bootstrap resamples B of the features: confidence "
+                                     "intervals for FID, IS, KID, PR, DC (0: none; seeded by "
+                                     "--seed)."),
+    "confidence": dict(type=float, help="Level of the bootstrap intervals."),
+    "fid_inf": dict(help="Also FID∞ (Chong & Forsyth 2020): FID extrapolated to N → ∞."),
     "kid_subsets": dict(type=int, help="KID random subsets."),
     "kid_subset_size": dict(type=int, help="KID subset size (capped at the smaller side)."),
     "msssim_batches": dict(type=int, help="MS-SSIM batches."),
@@ -117,7 +132,9 @@ _OPTION_HELP: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 #: Options of every command that reads images: how a source is opened.
-SOURCE_FIELDS = ("value_range", "resize", "z_dim", "seed", "num_workers")
+SOURCE_FIELDS = ("value_range", "resize", "z_dim", "seed", "num_workers", "round_generated")
+#: Options of every command whose metrics have bootstrap intervals.
+INTERVAL_FIELDS = ("bootstrap", "confidence")
 #: Options of every command that runs the Inception network.
 NETWORK_FIELDS = (
     "inception_weights", "device", "batch_size", "float64", "allow_tf32", "compile", "fast",
@@ -138,17 +155,41 @@ def _settings(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 #: Rows of results that are not in the metric table.
-_RECON_ROWS = (("Reconstruction MSE", "{recon_mse:.6f} ± {recon_std:.6f}"),)
+_EXTRA_ROWS = (
+    ("FID∞", "{fid_infinity[value]:.4f} (slope {fid_infinity[slope]:.4g}, fit residual "
+             "{fid_infinity[residual]:.3g})"),
+    ("Reconstruction MSE", "{recon_mse:.6f} ± {recon_std:.6f}"),
+)  # fmt: skip
+
+
+def _row_label(label: str, fmt: str, meta: dict[str, Any]) -> str:
+    """FID is named with its N ("FID@10k"): FID is biased in N (Chong & Forsyth 2020)."""
+    from ganmetrics.fid_infinity import fid_label
+
+    if _format_keys(fmt) == ["fid"] and meta.get("n_fake"):
+        return fid_label(meta["n_fake"])
+    return label
+
+
+def _with_interval(value: str, fmt: str, result: dict[str, Any]) -> str:
+    """``value`` followed by the bootstrap interval of its first key, in that key's format."""
+    fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(fmt) if name]
+    interval = result.get(interval_key(fields[0][0])) if fields else None
+    if not isinstance(interval, dict):
+        return value
+    spec = fields[0][1]
+    return (f"{value}  [{interval['low']:{spec}}, {interval['high']:{spec}}] "
+            f"{interval['confidence']:.0%} bootstrap")  # fmt: skip
 
 
 def _format_table(result: dict[str, Any]) -> str:
+    meta = result.get("meta", {})
     formats = [row for metric in METRIC_TABLE.values() for row in metric.rows]
     rows = [
-        (label, fmt.format(**result))
-        for label, fmt in (*formats, *_RECON_ROWS)
+        (_row_label(label, fmt, meta), _with_interval(fmt.format(**result), fmt, result))
+        for label, fmt in (*formats, *_EXTRA_ROWS)
         if all(key in result for key in _format_keys(fmt))
     ]
-    meta = result.get("meta", {})
     width = max(len(label) for label, _ in rows) if rows else 0
     lines = [f"{label:<{width}}  {value}" for label, value in rows]
     lines += [f"note: {note}" for note in meta.get("notes", ())]
@@ -169,7 +210,8 @@ def _format_table(result: dict[str, Any]) -> str:
 
 
 def _format_keys(fmt: str) -> list[str]:
-    return [name for _, name, _, _ in string.Formatter().parse(fmt) if name]
+    """The result keys a row format reads (``fid_infinity[value]`` reads ``fid_infinity``)."""
+    return [name.split("[")[0] for _, name, _, _ in string.Formatter().parse(fmt) if name]
 
 
 def _emit(result: dict[str, Any], as_json: bool, out: str | None) -> None:
@@ -189,7 +231,51 @@ def _emit(result: dict[str, Any], as_json: bool, out: str | None) -> None:
                              "the result is printed above") from None  # fmt: skip
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_EXPECT_HELP = (
+    'Bounds the scores must keep: an EXPECTED.json, or e.g. "fid<=12.5,is>=7"; exit 1 with '
+    "one line per score outside its bound."
+)
+
+
+def _exit_on_violations(result: dict[str, Any], expectations: list) -> None:
+    """One line on stderr per expectation ``result`` breaks, then exit 1; nothing if all hold."""
+    from ganmetrics import distributed
+    from ganmetrics.check import violations
+
+    problems = violations(result, expectations)
+    if distributed.is_primary():
+        for line in problems:
+            click.echo(line, err=True)
+    if problems:
+        sys.exit(1)
+
+
+def usage_error_line(exc: click.UsageError, program: str) -> str:
+    """Click's own usage error (a missing or unknown option) in the one-line form of every other
+    input error, naming the command's ``--help``."""
+    where = exc.ctx.command_path if exc.ctx is not None else program
+    return f"error: {exc.format_message().rstrip('.')}; see '{where} --help'"
+
+
+class _OneLineUsageGroup(click.Group):
+    """A click group whose usage errors are one line on stderr with exit code 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            click.echo(usage_error_line(exc, prog_name or "ganmetrics"), err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganmetrics")
 def main() -> None:
     """Defensible GAN metrics: FID, Inception Score, KID, MS-SSIM diversity, precision/recall.
@@ -216,22 +302,32 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
     rows = list(METRIC_TABLE.values()) if fixed is None else [METRIC_TABLE[m] for m in fixed]
     real_metrics = real_side_metrics([row.name for row in rows])
     network = any(row.needs_fake != "pixels" for row in rows)
+    intervals = any(row.intervals is not None for row in rows)
     fields = [
         "protocol", "num", *(["num_real"] if real_metrics else []), *SOURCE_FIELDS,
         *(NETWORK_FIELDS if network else ("device",)), *(f for row in rows for f in row.options),
+        *(INTERVAL_FIELDS if intervals else ()),
     ]  # fmt: skip
 
-    def command(real=None, fake=None, as_json=False, out=None, **kwargs):
+    def command(real=None, fake=None, as_json=False, out=None, expect=None, **kwargs):
         from ganmetrics.api import check_writable, evaluate
+        from ganmetrics.check import load_expectations
 
         def action():
             if out:
                 check_writable(out)
-            _emit(evaluate(real, fake, **_settings({"metrics": fixed, **kwargs})), as_json, out)
+            expectations = load_expectations(expect) if expect is not None else None
+            result = evaluate(real, fake, **_settings({"metrics": fixed, **kwargs}))
+            _emit(result, as_json, out)
+            if expectations is not None:
+                _exit_on_violations(result, expectations)
 
         _run(action)
 
     command = _options(fields)(output_options(command))
+    expect_help = f"{_EXPECT_HELP} Checked after printing the result."
+    command = click.option("--expect", default=None, metavar="EXPECTED.json|SPEC",
+                           help=expect_help)(command)  # fmt: skip
     fake_help = "Generated images: folder, zip, .npy/.npz, generator .pt or module:callable."
     command = click.option("--fake", default=None, help=f"{fake_help} [required]")(command)
     if real_metrics:
@@ -373,6 +469,35 @@ def demo(out, num, inception_weights):
                        "pass --out DIR to keep them")  # fmt: skip
         else:
             click.echo(f"\nimages and result.json in {run.folder}/")
+
+    _run(action)
+
+
+@main.command()
+@click.argument("result_path", metavar="RESULT.json", required=False)
+@click.option("--expect", default=None, metavar="EXPECTED.json|SPEC", help=_EXPECT_HELP)
+def check(result_path, expect):
+    """Check a result JSON (ganmetrics eval --json --out) against expected bounds.
+
+    Exit 0 when every expectation holds, 1 with one line per score outside its bound, 2 with one
+    line for unreadable input: a model's regression test in CI (docs/protocol.md).
+    """
+    from ganmetrics.check import load_expectations, load_result
+
+    def action():
+        if result_path is None:
+            raise InputError(
+                "check: pass the result file: ganmetrics check RESULT.json --expect ..."
+            )
+        if expect is None:
+            raise InputError(
+                f"check {result_path}: --expect is required: an EXPECTED.json or e.g. "
+                '"fid<=12.5,is>=7"'
+            )
+        expectations = load_expectations(expect)
+        result = load_result(result_path)
+        _exit_on_violations(result, expectations)
+        click.echo(f"ok: {len(expectations)} expectation(s) hold for {result_path}")
 
     _run(action)
 

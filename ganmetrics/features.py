@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganmetrics import distributed
+from ganmetrics.errors import InputError
 from ganmetrics.feature_matrix import as_feature_matrix  # noqa: F401  (its old home)
 from ganmetrics.inception import build_torch_fidelity_inception, check_weights, resolve_weights_path
 from ganmetrics.precision import feature_precision, precision_name
@@ -107,7 +108,8 @@ class FastInception(nn.Module):
         self._resize_cache: dict[tuple[int, int, str], tuple[torch.Tensor, torch.Tensor]] = {}
 
     def resize(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 (N, 3, H, W) → float (N, 3, 299, 299), TF1 bilinear, channels-last."""
+        """uint8 or float (N, 3, H, W) in [0, 255] → float (N, 3, 299, 299), TF1 bilinear,
+        channels-last (uint8 and integral floats give the same result)."""
         return self._resize(images).contiguous(memory_format=torch.channels_last)
 
     def _resize(self, images: torch.Tensor) -> torch.Tensor:
@@ -303,11 +305,22 @@ class FeatureExtractor:
         return description
 
     def _upload(self, batch: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, int]:
-        """The batch as a uint8 tensor on the device, padded to ``batch_size`` if configured."""
+        """The batch as a uint8 (or float32 in [0, 255]) tensor on the device, padded to
+        ``batch_size`` if configured."""
         images = torch.as_tensor(batch)
-        if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"expected uint8 (B, 3, H, W) images, got {images.dtype} "
+        if (
+            images.dtype not in (torch.uint8, torch.float32)
+            or images.ndim != 4
+            or images.shape[1] != 3
+        ):
+            raise ValueError(f"expected uint8 or float32 (B, 3, H, W) images, got {images.dtype} "
                              f"{tuple(images.shape)}")  # fmt: skip
+        if images.dtype == torch.float32 and not self.fast:
+            raise InputError(
+                "--exact-torch-fidelity: torch-fidelity's network takes uint8 images only, and "
+                "these generated images are unrounded floats; pass --round-generated or drop "
+                "--exact-torch-fidelity"
+            )
         count = len(images)
         if self.pad_batches and 0 < count < self.batch_size:
             filler = images[-1:].expand(self.batch_size - count, -1, -1, -1)
@@ -317,7 +330,7 @@ class FeatureExtractor:
         return images.to(self.device), count
 
     def _forward(self, batch: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(pool3, logits) of one uint8 batch, left on the device."""
+        """(pool3, logits) of one uint8 (or float32 [0, 255]) batch, left on the device."""
         images, count = self._upload(batch)
         with feature_precision(self.allow_tf32, self.cudnn_benchmark), torch.inference_mode():
             x = self._prepare(images)
@@ -332,7 +345,8 @@ class FeatureExtractor:
         return pool3[:count], logits[:count]
 
     def features_of_batches(self, batches: Iterable[np.ndarray | torch.Tensor]) -> Iterator[tuple]:
-        """Yield ``(pool3, logits)`` numpy arrays for each uint8 (B, 3, H, W) batch.
+        """Yield ``(pool3, logits)`` numpy arrays for each uint8 (B, 3, H, W) batch (or float32 in
+        [0, 255]: unrounded generator outputs, the same TF1 resize).
 
         Each batch is computed on this process alone (no sharding); the precision guard is
         held only during its forward pass, never while the caller's code runs.

@@ -44,6 +44,20 @@ class Metric:
     check: Callable[[Side | None, Side, EvalSettings], None] | None = None
     #: Remarks on a surprising but correct value, for the table and ``meta["notes"]``.
     notes: Callable[[dict[str, Any], Side | None, Side, EvalSettings], list[str]] | None = None
+    #: Bootstrap intervals from the features already extracted (``--bootstrap B``), keyed by
+    #: :func:`interval_key` of the value they bracket.
+    intervals: Callable[[Side | None, Side, EvalSettings], dict[str, dict]] | None = None
+
+
+def interval_key(key: str) -> str:
+    """The result key of the bootstrap interval of ``key``: ``fid_interval``, ``kid_interval``
+    (of ``kid_mean``), ``is_interval``, ``precision_interval``, ..."""
+    return f"{key.removesuffix('_mean')}_interval"
+
+
+def _bootstrap_options(settings: EvalSettings) -> dict[str, Any]:
+    return {"num_resamples": settings.bootstrap, "seed": settings.seed,
+            "confidence": settings.confidence}  # fmt: skip
 
 
 def _statistics(side: Side) -> tuple[np.ndarray, np.ndarray]:
@@ -74,13 +88,50 @@ def _check_same_weights(*sides: Side) -> None:
         )
 
 
+def _per_image_or_statistics(side: Side) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """pool3 features where the side has them, else its stats file's (mu, sigma)."""
+    return side.features.pool3 if side.features is not None else _statistics(side)
+
+
 def _fid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
     from ganmetrics.fid import frechet_distance
 
     _check_same_weights(real, fake)
     mu1, sigma1 = _statistics(real)
     mu2, sigma2 = _statistics(fake)
-    return {"fid": float(frechet_distance(mu1, sigma1, mu2, sigma2))}
+    result: dict[str, Any] = {"fid": float(frechet_distance(mu1, sigma1, mu2, sigma2))}
+    if settings.fid_inf:
+        from ganmetrics.fid_infinity import fid_infinity
+
+        result["fid_infinity"] = fid_infinity(
+            _per_image_or_statistics(real), fake.features.pool3, seed=settings.seed
+        ).to_dict()
+    return result
+
+
+def _check_fid_infinity(real: Side, fake: Side, settings: EvalSettings) -> None:
+    """FID∞ subsamples the generated features: refuse a stats file or too few images early."""
+    if not settings.fid_inf:
+        return
+    if fake.stats is not None:
+        raise InputError(
+            f"{fake.description}: --fid-inf subsamples per-image generated features, which a "
+            "stats file does not hold; pass the generated images"
+        )
+    from ganmetrics.features import POOL3_DIM
+    from ganmetrics.fid_infinity import default_sizes
+
+    default_sizes(fake.num_images, POOL3_DIM)
+
+
+def _fid_intervals(real: Side, fake: Side, settings: EvalSettings) -> dict[str, dict]:
+    from ganmetrics.bootstrap import fid_interval
+
+    if real.features is None and fake.features is None:
+        return {}  # two stats files: nothing to resample
+    interval = fid_interval(_per_image_or_statistics(real), _per_image_or_statistics(fake),
+                            **_bootstrap_options(settings))  # fmt: skip
+    return {interval_key("fid"): interval.to_dict()}
 
 
 def _inception_score(real: Side | None, fake: Side, settings: EvalSettings) -> dict[str, Any]:
@@ -91,11 +142,12 @@ def _inception_score(real: Side | None, fake: Side, settings: EvalSettings) -> d
 
 
 def _kid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
-    from ganmetrics.kid import kernel_inception_distance
+    from ganmetrics.kid import kid
 
-    mean, std = kernel_inception_distance(
+    mean, std = kid(
         real.features.pool3,
         fake.features.pool3,
+        estimator=settings.kid_estimator,
         num_subsets=settings.kid_subsets,
         subset_size=settings.kid_subset_size,
     )
@@ -103,19 +155,36 @@ def _kid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
 
 
 def _kid_notes(result: dict[str, Any], real: Side, fake: Side, settings: EvalSettings) -> list[str]:
-    """Bińkowski et al. 2018, section 4: an unbiased MMD² estimate, averaged over subsets."""
-    notes = []
-    if settings.kid_subset_size >= max(real.num_images, fake.num_images):
-        notes.append(
-            "KID ± 0: the subset size reached the whole set, so every subset is the same and "
-            "there is no spread to report; use more images than --kid-subset-size for one"
-        )
-    if result["kid_mean"] < 0.0:
-        notes.append(
-            "KID < 0: the estimator is unbiased, so it dips below zero when the two sets are "
-            "closer than its sampling noise; read it as no measurable difference"
-        )
-    return notes
+    from ganmetrics.kid import kid_notes
+
+    return kid_notes(result["kid_mean"], real.num_images, fake.num_images,
+                     settings.kid_estimator, subset_size=settings.kid_subset_size)  # fmt: skip
+
+
+def _kid_intervals(real: Side, fake: Side, settings: EvalSettings) -> dict[str, dict]:
+    from ganmetrics.bootstrap import kid_interval
+
+    options = _bootstrap_options(settings)
+    interval = kid_interval(real.features.pool3, fake.features.pool3, **options)
+    return {interval_key("kid_mean"): interval.to_dict()}
+
+
+def _is_intervals(real: Side | None, fake: Side, settings: EvalSettings) -> dict[str, dict]:
+    from ganmetrics.bootstrap import is_interval
+
+    interval = is_interval(fake.features.logits, splits=settings.is_splits,
+                           **_bootstrap_options(settings))  # fmt: skip
+    return {interval_key("is_mean"): interval.to_dict()}
+
+
+def _prc_intervals(real: Side, fake: Side, settings: EvalSettings) -> dict[str, dict]:
+    from ganmetrics.bootstrap import dc_intervals, prc_intervals
+
+    real_pool3, fake_pool3 = real.features.pool3, fake.features.pool3
+    options = _bootstrap_options(settings)
+    found = {**prc_intervals(real_pool3, fake_pool3, k=settings.prc_k, **options),
+             **dc_intervals(real_pool3, fake_pool3, k=settings.dc_k, **options)}  # fmt: skip
+    return {interval_key(name): interval.to_dict() for name, interval in found.items()}
 
 
 def _precision_recall(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
@@ -162,6 +231,8 @@ def _msssim(real: Side | None, fake: Side, settings: EvalSettings) -> dict[str, 
     images = fake.captured
     if images is None or len(images) < count:
         images = _first_images(fake, count, settings)
+    if images.dtype != np.uint8:  # unrounded generator outputs: MS-SSIM reads uint8 pixels
+        images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
     diversity = msssim_diversity(
         images,
         num_batches=settings.msssim_batches,
@@ -178,19 +249,22 @@ METRIC_TABLE: dict[str, Metric] = {
     "fid": Metric(
         "fid", "Fréchet Inception Distance (Heusel et al. 2017).",
         needs_real_images=True, needs_real_features=False, needs_fake="statistics",
-        compute=_fid, keys=("fid",), rows=(("FID", "{fid:.4f}"),),
+        compute=_fid, keys=("fid",), options=("fid_inf",), rows=(("FID", "{fid:.4f}"),),
+        check=_check_fid_infinity, intervals=_fid_intervals,
     ),
     "is": Metric(
         "is", "Inception Score (Salimans et al. 2016).",
         needs_real_images=False, needs_real_features=False, needs_fake="features",
         compute=_inception_score, keys=("is_mean", "is_std"), options=("is_splits",),
-        rows=(("Inception Score", "{is_mean:.4f} ± {is_std:.4f}"),),
+        rows=(("Inception Score", "{is_mean:.4f} ± {is_std:.4f}"),), intervals=_is_intervals,
     ),
     "kid": Metric(
         "kid", "Kernel Inception Distance (Bińkowski et al. 2018).",
         needs_real_images=True, needs_real_features=True, needs_fake="features",
-        compute=_kid, keys=("kid_mean", "kid_std"), options=("kid_subsets", "kid_subset_size"),
+        compute=_kid, keys=("kid_mean", "kid_std"),
+        options=("kid_estimator", "kid_subsets", "kid_subset_size"),
         rows=(("KID", "{kid_mean:.6f} ± {kid_std:.6f}"),), notes=_kid_notes,
+        intervals=_kid_intervals,
     ),
     "msssim": Metric(
         "msssim", "MS-SSIM diversity of generated images (Fedus et al.).",
@@ -207,6 +281,7 @@ METRIC_TABLE: dict[str, Metric] = {
         options=("prc_k", "dc_k"),
         rows=(("Precision", "{precision:.4f}"), ("Recall", "{recall:.4f}"),
               ("Density", "{density:.4f}"), ("Coverage", "{coverage:.4f}")),
+        intervals=_prc_intervals,
     ),
 }  # fmt: skip
 
@@ -219,4 +294,4 @@ def real_side_metrics(metrics: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(m for m in metrics if m in METRIC_TABLE and METRIC_TABLE[m].needs_real_images)
 
 
-__all__ = ["METRICS", "METRIC_TABLE", "Metric", "real_side_metrics"]
+__all__ = ["METRICS", "METRIC_TABLE", "Metric", "interval_key", "real_side_metrics"]

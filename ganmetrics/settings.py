@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganmetrics.errors import InputError
+from ganmetrics.kid import KID_ESTIMATORS
 from ganmetrics.metrics import METRICS, real_side_metrics
-from ganmetrics.protocols import get_protocol
+from ganmetrics.protocols import describe_estimators, get_protocol
 
 #: The flags whose spelling is not the field's name with dashes (``--on/--off`` pairs set a bool).
 CLI_FLAGS = {
@@ -23,6 +24,7 @@ CLI_FLAGS = {
     "fast": "--fast/--exact-torch-fidelity",
     "cache": "--cache/--no-cache",
     "progress": "--progress/--quiet",
+    "round_generated": "--round-generated/--unrounded",
 }
 
 #: Defaults of the reconstruction error (Xiang & Li 2017: their code's ``--test_steps``,
@@ -59,19 +61,34 @@ class EvalSettings:
     value_range: str | None = None  # "0,1" or "-1,1" for float arrays / generators
     resize: bool | tuple[int, int] | str | None = None
     z_dim: int | None = None
-    is_splits: int = 10
+    # None: the protocol's value (ganmetrics.protocols.Protocol, their one owner)
+    is_splits: int | None = None
+    kid_estimator: str | None = None  # "subsets" (torch-fidelity) or "blocks" (compare_gan)
+    round_generated: bool | None = None  # False: generator floats x255 reach Inception unrounded
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     msssim_batches: int = 5
     msssim_batch_size: int = 64
     prc_k: int = 3
     dc_k: int = 5
+    bootstrap: int = 0  # B resamples of the features for confidence intervals; 0: none
+    confidence: float = 0.95  # level of the bootstrap intervals
+    fid_inf: bool = False  # FID extrapolated to N -> infinity (Chong & Forsyth 2020)
     progress: bool = False
 
     def validated(self) -> EvalSettings:
         """Resolve the protocol's defaults and refuse impossible settings with the reason."""
         protocol = get_protocol(self.protocol)
         metrics = tuple(self.metrics) if self.metrics else protocol.metrics
+        estimators = {
+            name: getattr(protocol, name) if getattr(self, name) is None else getattr(self, name)
+            for name in ("is_splits", "kid_estimator", "round_generated")
+        }
+        if estimators["kid_estimator"] not in KID_ESTIMATORS:
+            raise InputError(
+                f"--kid-estimator must be one of {', '.join(KID_ESTIMATORS)}, "
+                f"got {estimators['kid_estimator']!r}"
+            )
         unknown = [m for m in metrics if m not in METRICS]
         if unknown:
             raise InputError(
@@ -82,7 +99,7 @@ class EvalSettings:
             "prc_k", "dc_k",
         )  # fmt: skip
         for name in positive:
-            value = getattr(self, name)
+            value = estimators.get(name, getattr(self, name))
             if value is not None and value < 1:
                 raise InputError(f"{cli_flag(name)} must be at least 1, got {value}")
         if self.msssim_batch_size < 2:
@@ -93,9 +110,17 @@ class EvalSettings:
                 raise InputError(f"{cli_flag(name)} must be at least 2, got {value}")
         if self.value_range not in (None, "0,1", "-1,1"):
             raise InputError(f"--range must be 0,1 or -1,1, got {self.value_range!r}")
+        if self.bootstrap < 0 or self.bootstrap == 1:
+            raise InputError(
+                f"--bootstrap must be 0 (no intervals) or at least 2 resamples, "
+                f"got {self.bootstrap}"
+            )
+        if not 0.0 < self.confidence < 1.0:
+            raise InputError(f"--confidence must be between 0 and 1, got {self.confidence}")
         return dataclasses.replace(
             self,
             metrics=metrics,
+            **estimators,
             num_real=self.num if self.num_real is None else self.num_real,
             num_fake=self.num if self.num_fake is None else self.num_fake,
             resize=_parse_resize(self.resize),
@@ -104,6 +129,16 @@ class EvalSettings:
     def needs_real(self) -> tuple[str, ...]:
         """The requested metrics that compare against real images."""
         return real_side_metrics(self.metrics or get_protocol(self.protocol).metrics)
+
+    def estimators(self) -> dict[str, str]:
+        """The estimators of a validated settings object, in words (``meta["estimators"]``)."""
+        return describe_estimators(
+            is_splits=self.is_splits,
+            kid_estimator=self.kid_estimator,
+            round_generated=self.round_generated,
+            kid_subsets=self.kid_subsets,
+            kid_subset_size=self.kid_subset_size,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -31,6 +31,7 @@ from typing import Any
 import click
 import yaml
 
+from ganmetrics.cli import usage_error_line
 from ganmetrics.errors import InputError
 from ganmetrics.metrics import METRICS
 from ganmetrics_train import sweep as sweep_lib
@@ -476,8 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx is not None else "ganmetrics-train"
-        click.echo(f"error: {exc.format_message().rstrip('.')}; see '{where} --help'", err=True)
+        click.echo(usage_error_line(exc, "ganmetrics-train"), err=True)
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()

@@ -200,8 +200,8 @@ def test_kid_explains_a_zero_spread_and_a_negative_value(image_sets, inception_w
     assert result.exit_code == 0, result.output
     kid_line = next(line for line in result.stdout.splitlines() if line.startswith("KID"))
     assert kid_line.endswith("± 0.000000") and "-" in kid_line.split()[1]
-    assert "note: KID ± 0: the subset size reached the whole set" in result.stdout
-    assert "note: KID < 0: the estimator is unbiased" in result.stdout
+    assert "note: kid spread is 0: every subset of 24 is the whole set" in result.stdout
+    assert "note: kid is negative: the unbiased MMD² estimate" in result.stdout
 
 
 # ---------------------------------------------------------------- per-command help and demo
@@ -283,3 +283,19 @@ def test_recon_refuses_more_images_than_the_source_holds(linear_export):
     assert _one_error_line(_cli(["recon", "--real", str(test_images)])).startswith(
         "error: --generator is required"
     )
+
+
+def test_click_usage_mistakes_are_one_line_with_exit_2():
+    """An unknown option is answered like every other input error: one line naming the
+    command's --help, exit code 2 (not click's Usage/Error block)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ganmetrics", "fid", "--bogus"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: No such option '--bogus'")
+    assert lines[0].endswith("fid --help'")

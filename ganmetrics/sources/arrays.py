@@ -125,12 +125,30 @@ def _to_uint8_nchw(images: np.ndarray, layout: str, value_range: tuple | None) -
     if layout == "NHWC":
         images = images.transpose(0, 3, 1, 2)
     if images.dtype != np.uint8:
-        low, high = value_range  # type: ignore[misc]
-        scaled = (images.astype(np.float64) - low) * (255.0 / (high - low))
-        images = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        images = np.rint(_scaled_to_255(images, value_range)).astype(np.uint8)
     if images.shape[1] == 1:
         images = np.repeat(images, 3, axis=1)
     return np.ascontiguousarray(images, dtype=np.uint8)
+
+
+def _to_float255_nchw(images: np.ndarray, layout: str, value_range: tuple | None) -> np.ndarray:
+    """The array rule without the rounding: float32 NCHW in [0, 255], as compare_gan's
+    ``fake_images *= 255.0`` (uint8 stays uint8: it is integral already)."""
+    if images.dtype == np.uint8:
+        return _to_uint8_nchw(images, layout, None)
+    if layout == "NHWC":
+        images = images.transpose(0, 3, 1, 2)
+    images = _scaled_to_255(images, value_range).astype(np.float32)
+    if images.shape[1] == 1:
+        images = np.repeat(images, 3, axis=1)
+    return np.ascontiguousarray(images)
+
+
+def _scaled_to_255(images: np.ndarray, value_range: tuple | None) -> np.ndarray:
+    """Floats mapped from ``value_range`` to [0, 255] in float64, clipped."""
+    low, high = value_range  # type: ignore[misc]
+    scaled = (images.astype(np.float64) - low) * (255.0 / (high - low))
+    return np.clip(scaled, 0, 255)
 
 
 class ArraySource(ImageSource):

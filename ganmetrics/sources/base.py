@@ -1,4 +1,5 @@
-"""The source interface: a finite, deterministically ordered set of uint8 RGB images.
+"""The source interface: a finite, deterministically ordered set of uint8 RGB images (generators
+with ``round_generated=False`` yield float32 in [0, 255] instead: compare_gan's unrounded scoring).
 
 Also the one owner of the ``--num`` rules every source applies: ``num`` keeps the first N images
 of the source's order, must be a positive integer, may not exceed what the source holds
@@ -39,7 +40,8 @@ class ImageSource(abc.ABC):
 
     @abc.abstractmethod
     def batches(self, batch_size: int, num_workers: int = 0) -> Iterator[np.ndarray]:
-        """Yield uint8 arrays of shape (B, 3, H, W); the last batch may be smaller."""
+        """Yield uint8 arrays of shape (B, 3, H, W) (float32 in [0, 255] for unrounded
+        generators); the last batch may be smaller."""
 
     @property
     def image_size(self) -> tuple[int, int] | None:

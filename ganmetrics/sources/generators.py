@@ -9,8 +9,11 @@ of 500 rows from one ``torch.Generator`` seeded with ``seed`` (U(-1, 1) for ``"u
 N(0, 1) for ``"normal"``); the module runs in eval mode under ``torch.inference_mode`` on fixed,
 full slices of ``GENERATOR_FORWARD_BATCH`` = 100 latents (surplus images of the last slice are
 dropped), so that even floating-point results do not depend on the batch size or ``num`` (up to
-nondeterministic GPU kernels); images become ``rint(255 x)`` clipped to uint8. Generators are
-never cached (fingerprint ``None``).
+nondeterministic GPU kernels); images become ``rint(255 x)`` clipped to uint8. With
+``round_generated=False`` both kinds yield float32 ``255 x`` clipped to [0, 255] instead, not
+rounded (compare_gan's ``fake_images *= 255.0``, "The GAN Landscape"'s evaluation code), which
+the feature extractor resizes as it resizes uint8. Generators are never cached (fingerprint
+``None``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ganmetrics.sources.arrays import (
     _channel_layout,
     _check_finite,
     _float_range,
+    _to_float255_nchw,
     _to_numpy,
     _to_uint8_nchw,
     parse_value_range,
@@ -72,9 +76,10 @@ def _rebatch(chunks: Iterable[np.ndarray], batch_size: int) -> Iterator[np.ndarr
 class _GeneratedImages:
     """Validates generator outputs chunk by chunk and converts them with the array rule."""
 
-    def __init__(self, description: str, value_range: tuple | None):
+    def __init__(self, description: str, value_range: tuple | None, round_generated: bool = True):
         self.description = description
         self.value_range = value_range
+        self._convert = _to_uint8_nchw if round_generated else _to_float255_nchw
         self.size: tuple[int, int] | None = None
 
     def convert(self, output: object, requested: int, keep: int, offset: int) -> np.ndarray:
@@ -88,7 +93,7 @@ class _GeneratedImages:
         value_range = _float_range(images.dtype, self.value_range, self.description)
         images = images[:keep]
         _check_finite(images, self.description, offset)
-        converted = _to_uint8_nchw(images, layout, value_range)
+        converted = self._convert(images, layout, value_range)
         size = (int(converted.shape[2]), int(converted.shape[3]))
         if self.size is None:
             self.size = size
@@ -130,7 +135,8 @@ class _GeneratorSource(ImageSource):
 
 
 class CallableGeneratorSource(_GeneratorSource):
-    """``num`` images from ``fn(n, seed)``, called in fixed chunks (see module rules)."""
+    """``num`` images from ``fn(n, seed)``, called in fixed chunks (see module rules); uint8, or
+    float32 in [0, 255] with ``round_generated=False``."""
 
     def __init__(
         self,
@@ -139,8 +145,10 @@ class CallableGeneratorSource(_GeneratorSource):
         seed: int = 0,
         value_range: str | tuple[float, float] | None = None,
         description: str | None = None,
+        round_generated: bool = True,
     ):
         self.fn = fn
+        self.round_generated = bool(round_generated)
         self.description = description or _callable_name(fn)
         if not callable(fn):
             raise InputError(f"{self.description}: is not callable; pass module:callable")
@@ -154,7 +162,7 @@ class CallableGeneratorSource(_GeneratorSource):
         return self.seed * CHUNK_SEED_STRIDE + chunk_index
 
     def _pieces(self) -> Iterator[np.ndarray]:
-        generated = _GeneratedImages(self.description, self.value_range)
+        generated = _GeneratedImages(self.description, self.value_range, self.round_generated)
         produced = 0
         chunk_index = 0
         while produced < self.num:
@@ -180,7 +188,8 @@ class ModuleGeneratorSource(_GeneratorSource):
 
     z is drawn in chunks of 500 rows from ``torch.Generator().manual_seed(seed)``; the module
     runs in eval mode under ``torch.inference_mode`` on slices of 100 latents, on ``device``
-    (default: where its parameters are; a given ``device`` moves the module there).
+    (default: where its parameters are; a given ``device`` moves the module there). Images are
+    uint8 ``rint(255 x)``, or float32 ``255 x`` with ``round_generated=False``.
     """
 
     def __init__(
@@ -192,8 +201,10 @@ class ModuleGeneratorSource(_GeneratorSource):
         z_distribution: str = "uniform",
         device: str | torch.device | None = None,
         description: str | None = None,
+        round_generated: bool = True,
     ):
         self.description = description or type(module).__name__
+        self.round_generated = bool(round_generated)
         if not isinstance(module, torch.nn.Module):
             raise InputError(f"{self.description}: is not a torch.nn.Module")
         if isinstance(z_dim, bool) or not isinstance(z_dim, int | np.integer) or z_dim < 1:
@@ -223,7 +234,7 @@ class ModuleGeneratorSource(_GeneratorSource):
                 yield torch.randn(GENERATOR_CHUNK, self.z_dim, generator=generator)
 
     def _pieces(self) -> Iterator[np.ndarray]:
-        generated = _GeneratedImages(self.description, (0.0, 1.0))
+        generated = _GeneratedImages(self.description, (0.0, 1.0), self.round_generated)
         self.module.eval()
         produced = 0
         for latents in self.latent_chunks():

@@ -41,14 +41,18 @@ def open_source(
     z_dim: int | None = None,
     device: str | torch.device | None = None,
     stats_dim: int | None = 2048,
+    round_generated: bool | None = True,
 ) -> ImageSource | StatsFile:
     """Turn what the user named into an :class:`ImageSource` or a :class:`StatsFile`.
 
     Sources and stats files pass through (``num`` limits a source; stats stay as they are);
     folders, ``.zip``, ``.npy``, ``.npz`` (statistics if it has ``mu``/``sigma``, else images),
     ``.pt``/``.pth`` generator exports and ``module:callable`` specs are opened by path; arrays,
-    tensors, modules and callables are wrapped. Generators need ``num``.
+    tensors, modules and callables are wrapped. Generators need ``num``; with
+    ``round_generated=False`` they yield float32 images in [0, 255], not rounded to uint8
+    (``None`` means True; sources that are already open keep theirs).
     """
+    rounded = round_generated is not False
     if isinstance(spec, StatsFile):
         return spec
     if isinstance(spec, ImageSource):
@@ -56,13 +60,14 @@ def open_source(
     if isinstance(spec, np.ndarray | torch.Tensor):
         return ArraySource(spec, num=num, value_range=value_range)
     if isinstance(spec, torch.nn.Module):
-        return _module_source(spec, type(spec).__name__, num, z_dim, seed, device)
+        return _module_source(spec, type(spec).__name__, num, z_dim, seed, device, rounded=rounded)
     if isinstance(spec, str | os.PathLike):
-        return _open_path(spec, num, value_range, resize, seed, z_dim, device, stats_dim)
+        return _open_path(spec, num, value_range, resize, seed, z_dim, device, stats_dim, rounded)
     if callable(spec):
         name = _callable_name(spec)
         _require_num(name, num)
-        return CallableGeneratorSource(spec, num, seed, value_range, description=name)
+        return CallableGeneratorSource(spec, num, seed, value_range, description=name,
+                                       round_generated=rounded)  # fmt: skip
     raise InputError(f"{type(spec).__name__} object: cannot be used as images; {SOURCE_KINDS_HINT}")
 
 
@@ -74,13 +79,16 @@ def _module_source(
     seed: int,
     device: Any,
     z_distribution: str = "uniform",
+    *,
+    rounded: bool = True,
 ) -> ModuleGeneratorSource:
     _require_num(description, num)
     if z_dim is None:
         raise InputError(f"{description}: a generator module needs its latent size; pass --z-dim")
     return ModuleGeneratorSource(
-        module, num, z_dim, seed, z_distribution, device, description=description
-    )
+        module, num, z_dim, seed, z_distribution, device, description=description,
+        round_generated=rounded,
+    )  # fmt: skip
 
 
 def _open_path(
@@ -92,6 +100,7 @@ def _open_path(
     z_dim: int | None,
     device: Any,
     stats_dim: int | None,
+    rounded: bool,
 ) -> ImageSource | StatsFile:
     text = os.fspath(spec)
     path = Path(text)
@@ -117,8 +126,9 @@ def _open_path(
                     "given; drop --z-dim"
                 )
             return _module_source(
-                module, text, num, header["z_dim"], seed, device, header["z_distribution"]
-            )
+                module, text, num, header["z_dim"], seed, device, header["z_distribution"],
+                rounded=rounded,
+            )  # fmt: skip
         raise InputError(
             f"{text}: unsupported file type {suffix or '(none)'!r}; {SOURCE_KINDS_HINT}"
         )
@@ -130,11 +140,12 @@ def _open_path(
             )
         target = resolve_callable_spec(text)
         if isinstance(target, torch.nn.Module):
-            return _module_source(target, text, num, z_dim, seed, device)
+            return _module_source(target, text, num, z_dim, seed, device, rounded=rounded)
         if not callable(target):
             raise InputError(
                 f"{text}: {type(target).__name__} is not callable; point to a function "
                 "fn(n, seed) returning images"
             )
-        return CallableGeneratorSource(target, num, seed, value_range, description=text)
+        return CallableGeneratorSource(target, num, seed, value_range, description=text,
+                                       round_generated=rounded)  # fmt: skip
     raise InputError(f"{text}: no such file or folder; {SOURCE_KINDS_HINT}")
