@@ -205,5 +205,16 @@ def load_result(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def violations(result: dict[str, Any], expectations: list[Expectation]) -> list[str]:
-    """One line per expectation that ``result`` breaks (empty when all hold)."""
+    """One line per expectation that ``result`` breaks (empty when all hold).
+
+    A name the result does not hold is a mistake in the expectation, not a failed bound: it raises
+    :class:`InputError` naming the scores the result has, so a typo never reads as a regression.
+    """
+    missing = [e for e in expectations if _lookup(result, e.key) is None]
+    if missing:
+        scores = ", ".join(k for k, v in result.items() if isinstance(v, int | float)) or "none"
+        raise InputError(
+            f"--expect {missing[0].text}: the result has no {missing[0].key!r} (its scores: "
+            f"{scores}); fix the name, or compute that metric with --metrics"
+        )
     return [line for line in (e.violation(result) for e in expectations) if line is not None]

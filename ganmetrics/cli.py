@@ -30,6 +30,12 @@ DEBUG_ENV = "GANMETRICS_DEBUG"
 _warned: set[str] = set()
 
 
+def show_warnings_as_lines() -> None:
+    """Print each Python warning once, as one ``warning: ...`` line (both CLIs call this)."""
+    _warned.clear()
+    warnings.showwarning = _one_line_warnings
+
+
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
     """Each warning once, as one ``warning: ...`` line on stderr, without the source line."""
     text = " ".join(str(message).split())
@@ -254,7 +260,7 @@ def usage_error_line(exc: click.UsageError, program: str) -> str:
     """Click's own usage error (a missing or unknown option) in the one-line form of every other
     input error, naming the command's ``--help``."""
     where = exc.ctx.command_path if exc.ctx is not None else program
-    return f"error: {exc.format_message().rstrip('.')}; see '{where} --help'"
+    return f"error: {exc.format_message().rstrip('.')} (see '{where} --help')"
 
 
 class _OneLineUsageGroup(click.Group):
@@ -283,8 +289,7 @@ def main() -> None:
     Follows the protocol of "The GAN Landscape" (Kurach, Lucic et al. 2019): see
     `ganmetrics eval --help` and docs/protocol.md.
     """
-    _warned.clear()
-    warnings.showwarning = _one_line_warnings
+    show_warnings_as_lines()
 
 
 def _split_metrics(ctx: click.Context, param: click.Parameter, value: str | None):

@@ -40,6 +40,7 @@ __all__ = [
     "feature_statistics",
     "fid_from_features",
     "frechet_distance",
+    "frechet_distance_to_features",
     "sample_factor",
 ]
 
@@ -213,10 +214,17 @@ def frechet_distance(
     )
 
 
+def frechet_distance_to_features(mu: np.ndarray, sigma: np.ndarray, features: np.ndarray) -> float:
+    """:func:`frechet_distance` between N(mu, sigma) and the Gaussian of ``features`` (N, D).
+
+    With N <= D the cross term uses :func:`sample_factor` (an N x N eigenproblem, same value).
+    """
+    mu_features, sigma_features = feature_statistics(features)
+    factor = sample_factor(features) if len(features) <= features.shape[1] else None
+    return frechet_distance(mu, sigma, mu_features, sigma_features, factor2=factor)
+
+
 def fid_from_features(real: np.ndarray, fake: np.ndarray) -> float:
     """FID between two feature sets (N1, D) and (N2, D): :func:`feature_statistics` of each, then
     :func:`frechet_distance` (Heusel et al. 2017; "The GAN Landscape", section 2.4)."""
-    mu_real, sigma_real = feature_statistics(real)
-    mu_fake, sigma_fake = feature_statistics(fake)
-    factor = sample_factor(fake) if len(fake) <= fake.shape[1] else None
-    return frechet_distance(mu_real, sigma_real, mu_fake, sigma_fake, factor2=factor)
+    return frechet_distance_to_features(*feature_statistics(real), fake)

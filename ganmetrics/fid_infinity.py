@@ -23,7 +23,7 @@ import numpy as np
 
 from ganmetrics.errors import InputError
 from ganmetrics.features import as_feature_matrix
-from ganmetrics.fid import feature_statistics, frechet_distance
+from ganmetrics.fid import feature_statistics, frechet_distance_to_features
 
 __all__ = ["DEFAULT_POINTS", "FidInfinity", "default_sizes", "fid_infinity", "fid_label"]
 
@@ -99,7 +99,7 @@ def fid_infinity(
     fids = []
     for size in sizes:
         subset = fake[rng.choice(num, size, replace=False)]
-        fids.append(frechet_distance(mu_real, sigma_real, *feature_statistics(subset)))
+        fids.append(frechet_distance_to_features(mu_real, sigma_real, subset))
     inverse = 1.0 / np.asarray(sizes, dtype=np.float64)
     design = np.stack([np.ones_like(inverse), inverse], axis=1)
     (intercept, slope), *_ = np.linalg.lstsq(design, np.asarray(fids), rcond=None)

@@ -94,12 +94,15 @@ def _per_image_or_statistics(side: Side) -> np.ndarray | tuple[np.ndarray, np.nd
 
 
 def _fid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
-    from ganmetrics.fid import frechet_distance
+    from ganmetrics.fid import frechet_distance, frechet_distance_to_features
 
     _check_same_weights(real, fake)
     mu1, sigma1 = _statistics(real)
-    mu2, sigma2 = _statistics(fake)
-    result: dict[str, Any] = {"fid": float(frechet_distance(mu1, sigma1, mu2, sigma2))}
+    if fake.features is not None:
+        fid = frechet_distance_to_features(mu1, sigma1, fake.features.pool3)
+    else:
+        fid = frechet_distance(mu1, sigma1, *_statistics(fake))
+    result: dict[str, Any] = {"fid": float(fid)}
     if settings.fid_inf:
         from ganmetrics.fid_infinity import fid_infinity
 

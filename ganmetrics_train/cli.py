@@ -31,7 +31,7 @@ from typing import Any
 import click
 import yaml
 
-from ganmetrics.cli import usage_error_line
+from ganmetrics.cli import show_warnings_as_lines, usage_error_line
 from ganmetrics.errors import InputError
 from ganmetrics.metrics import METRICS
 from ganmetrics_train import sweep as sweep_lib
@@ -472,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one-line messages and exit codes."""
     from ganmetrics_train.train import TrainingDiverged
 
+    show_warnings_as_lines()
     try:
         cli.main(args=argv, prog_name="ganmetrics-train", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -44,7 +44,6 @@ def test_the_documented_example():
         ("fid=12+-5%", "fid 13.1 > 12.6 (expected fid=12+-5%)"),
         ("kid>=0", "kid -0.0002 < 0 (expected kid>=0)"),
         ("fid_infinity.value<=11", "fid_infinity.value 12 > 11 (expected fid_infinity.value<=11)"),
-        ("recall>=0.5", "recall missing from the result (expected recall>=0.5)"),
         ("meta.protocol>=1", "meta.protocol 'custom' is not a number (expected meta.protocol>=1)"),
         ("precision=0.7", "precision 0.71 > 0.7 (expected precision=0.7)"),
     ],
@@ -110,3 +109,13 @@ def test_files_that_cannot_be_read(tmp_path):
         load_result(broken)
     broken.write_text(json.dumps(RESULT))
     assert load_result(broken) == RESULT
+
+
+def test_a_name_the_result_lacks_is_an_input_error_not_a_violation():
+    """A typo ("fdi") must exit 2 naming the scores there are, never read as a regression."""
+    with pytest.raises(InputError) as caught:
+        violations(RESULT, parse_expectations("fid<=20,recall>=0.5"))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("--expect recall>=0.5: the result has no 'recall'")
+    assert "fid" in message

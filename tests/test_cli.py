@@ -298,4 +298,4 @@ def test_click_usage_mistakes_are_one_line_with_exit_2():
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: No such option '--bogus'")
-    assert lines[0].endswith("fid --help'")
+    assert lines[0].endswith("fid --help')")

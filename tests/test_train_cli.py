@@ -197,7 +197,7 @@ def test_presets_json_uses_the_names_a_user_writes(capsys):
     [
         (
             ["sweep", "--arch", "sndcgan"],
-            "error: Missing option '--out'; see 'ganmetrics-train sweep --help'",
+            "error: Missing option '--out' (see 'ganmetrics-train sweep --help')",
         ),
         (["run", "--bogus"], "error: No such option '--bogus'"),
     ],
