@@ -7,9 +7,11 @@ run, so the Inception network is loaded once and the test split's features come 
 after the first evaluation.
 
 The generated side is the sampling generator handed to the evaluator as a module with
-``seed=config.seed``: the very images (same z stream, same uint8 conversion) that
-``ganmetrics eval --fake RUN_DIR/generator.pt --seed SEED --num N`` scores. Every random state of
-training is left untouched (:func:`ganmetrics_train.checkpoint.preserved_global_rng`).
+``seed=config.seed``, under the data set's study protocol (unrounded float images for CIFAR-10,
+CelebA-HQ-128 and LSUN, as compare_gan scored them): the very images that
+``ganmetrics eval --fake RUN_DIR/generator.pt --seed SEED --num N --protocol DATASET`` scores.
+Every random state of training is left untouched
+(:func:`ganmetrics_train.checkpoint.preserved_global_rng`).
 """
 
 from __future__ import annotations
