@@ -462,12 +462,16 @@ def demo(out, num, inception_weights):
     """
     from ganmetrics.demo import run_demo
 
+    def announce(reason: str) -> None:
+        click.echo(f"note: {reason}", err=True)
+        click.echo("note: so the demo makes and uses seeded RANDOM Inception weights; its numbers "
+                   "will NOT be comparable with published scores", err=True)  # fmt: skip
+
     def action():
-        run = run_demo(out, num, inception_weights)
+        run = run_demo(out, num, inception_weights, announce=announce)
         if run.random_weights_reason:
-            click.echo(f"note: {run.random_weights_reason}", err=True)
-            click.echo("note: the demo used seeded RANDOM Inception weights; the numbers below "
-                       "are NOT comparable with published scores", err=True)  # fmt: skip
+            click.echo("note: RANDOM Inception weights (see above): the numbers below are NOT "
+                       "comparable with published scores", err=True)  # fmt: skip
         _emit(run.result, as_json=False, out=None)
         if run.folder is None:
             click.echo("\nimages were written to a temporary folder, now removed; "

@@ -1,0 +1,102 @@
+"""Issue 14's metric-command points, as a new user meets them: the command, the exit code, the
+line printed (the offline route, stats files, --expect, stats -o, the help texts)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import urllib.error
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ganmetrics.api
+from ganmetrics import inception
+from ganmetrics.cli import main
+
+
+def _cli(args):
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def _error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("warning: ")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No standard weights anywhere and no network: the download fails as it does offline."""
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.delenv(inception.ENV_VAR, raising=False)
+    monkeypatch.setattr(inception.torch.hub, "download_url_to_file", no_network)
+
+
+# ---------------------------------------------------------------- point 4: the offline route
+
+
+@pytest.mark.parametrize("command", ["fid", "eval", "stats"])
+def test_missing_weights_names_the_offline_route(command, offline, image_sets, tmp_path):
+    args = {
+        "fid": ["fid", "--real", image_sets["real"], "--fake", image_sets["fake"]],
+        "eval": ["eval", "--real", image_sets["real"], "--fake", image_sets["fake"]],
+        "stats": ["stats", image_sets["real"], "-o", tmp_path / "s.npz"],
+    }[command]
+    line = _error_line(_cli([*args, "--quiet"]))
+    assert "could not download" in line and "GANMETRICS_INCEPTION_WEIGHTS" in line
+    assert "ganmetrics make-test-weights PATH" in line and "never with papers" in line
+
+
+def test_a_missing_weights_file_names_the_offline_route(tmp_path, image_sets):
+    missing = tmp_path / "nowhere.pth"
+    args = ["fid", "--real", image_sets["real"], "--fake", image_sets["fake"]]
+    line = _error_line(_cli([*args, "--inception-weights", missing]))
+    assert str(missing) in line and "ganmetrics make-test-weights PATH" in line
+
+
+def test_demo_says_why_before_the_work_and_leaves_no_cache(
+    offline, inception_weights_path, tmp_path, monkeypatch
+):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GANMETRICS_CACHE", str(cache))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(inception, "make_random_inception_weights",
+                        lambda path, seed: shutil.copy(inception_weights_path, path))  # fmt: skip
+    real_evaluate = ganmetrics.api.evaluate
+
+    def evaluate(*args, **kwargs):
+        print("<the evaluation starts>", file=sys.stderr)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(ganmetrics.api, "evaluate", evaluate)
+    result = _cli(["demo", "--num", "10"])
+    assert result.exit_code == 0, result.output
+    err = result.stderr
+    why = err.index("note: ")
+    assert "could not download" in err[why:] and "RANDOM" in err[why:]
+    assert why < err.index("<the evaluation starts>")
+    assert "make-test-weights" not in err  # the demo takes that route itself
+    assert result.stdout.startswith("FID") and "temporary folder" in result.stdout
+    assert "weights=NON-STANDARD" in result.stdout
+    assert list(cwd.iterdir()) == []
+    assert not list(cache.rglob("*.npz"))  # no entries for the removed temporary folder
+
+
+# ---------------------------------------------------------------- point 5: a stats file's keys
+
+
+def test_a_stats_file_with_other_keys_is_told_what_a_stats_file_holds(tmp_path, image_sets):
+    other = tmp_path / "other-tool-stats.npz"
+    np.savez(other, mean=np.zeros(4), cov=np.eye(4))
+    line = _error_line(_cli(["fid", "--real", other, "--fake", image_sets["fake"]]))
+    assert line.startswith(f"error: {other}: ")
+    assert "'cov', 'mean'" in line  # what was found
+    assert "'mu' of shape (2048,)" in line and "'sigma' (2048, 2048)" in line  # what is needed
