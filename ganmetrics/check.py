@@ -25,11 +25,13 @@ import json
 import math
 import os
 import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ganmetrics.errors import InputError
+from ganmetrics.metrics import METRIC_TABLE, interval_key
 
 __all__ = [
     "SHORT_NAMES",
@@ -38,6 +40,7 @@ __all__ = [
     "load_result",
     "parse_expectations",
     "read_expectations_json",
+    "refuse_uncomputed",
     "violations",
 ]
 
@@ -218,3 +221,46 @@ def violations(result: dict[str, Any], expectations: list[Expectation]) -> list[
             f"{scores}); fix the name, or compute that metric with --metrics"
         )
     return [line for line in (e.violation(result) for e in expectations) if line is not None]
+
+
+def _producers() -> dict[str, tuple[str | None, str | None]]:
+    """Each top-level result key: the metric that reports it and the flag it also needs."""
+    found: dict[str, tuple[str | None, str | None]] = {"meta": (None, None)}
+    for row in METRIC_TABLE.values():
+        found.update(dict.fromkeys(row.keys, (row.name, None)))
+        if row.intervals is not None:  # the interval of each table row's first value
+            for _, fmt in row.rows:
+                first = next(name for _, name, _, _ in string.Formatter().parse(fmt) if name)
+                found[interval_key(first.split("[")[0])] = (row.name, "--bootstrap B")
+    found["fid_infinity"] = ("fid", "--fid-inf")
+    return found
+
+
+def refuse_uncomputed(
+    expectations: list[Expectation], metrics: tuple[str, ...], *, bootstrap: bool, fid_inf: bool
+) -> None:
+    """Refuse, before any work, an expectation on a score the planned run will not report.
+
+    ``metrics`` are the metrics it computes; ``bootstrap`` and ``fid_inf`` say whether intervals
+    and FID∞ are asked for. :func:`violations` still checks the result itself.
+    """
+    producers = _producers()
+    flags = {"--bootstrap B": bootstrap, "--fid-inf": fid_inf}
+    for expectation in expectations:
+        head = SHORT_NAMES.get(expectation.key, expectation.key).split(".")[0]
+        where = f"--expect {expectation.text}"
+        if head not in producers:
+            known = ", ".join(k for k in producers if k != "meta")
+            raise InputError(f"{where}: no metric reports {head!r} (the scores: {known}); "
+                             "fix the name")  # fmt: skip
+        metric, flag = producers[head]
+        if metric is not None and metric not in metrics:
+            both = ",".join((*metrics, metric))
+            raise InputError(
+                f"{where}: {head!r} comes from {metric}, which this run does not compute (it "
+                f"computes {', '.join(metrics)}); compute it too (ganmetrics eval --metrics "
+                f"{both}), or drop the bound"
+            )
+        if flag is not None and not flags[flag]:
+            raise InputError(f"{where}: {head!r} is only reported with {flag}; add {flag}, "
+                             "or drop the bound")  # fmt: skip

@@ -316,13 +316,21 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
 
     def command(real=None, fake=None, as_json=False, out=None, expect=None, **kwargs):
         from ganmetrics.api import check_writable, evaluate
-        from ganmetrics.check import load_expectations
+        from ganmetrics.check import load_expectations, refuse_uncomputed
 
         def action():
             if out:
                 check_writable(out)
-            expectations = load_expectations(expect) if expect is not None else None
-            result = evaluate(real, fake, **_settings({"metrics": fixed, **kwargs}))
+            settings = _settings({"metrics": fixed, **kwargs})
+            expectations = None
+            if expect is not None:
+                expectations = load_expectations(expect)
+                planned = EvalSettings(**settings).validated()
+                refuse_uncomputed(
+                    expectations, planned.metrics, bootstrap=planned.bootstrap > 0,
+                    fid_inf=planned.fid_inf,
+                )  # fmt: skip
+            result = evaluate(real, fake, **settings)
             _emit(result, as_json, out)
             if expectations is not None:
                 _exit_on_violations(result, expectations)
@@ -330,7 +338,8 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
         _run(action)
 
     command = _options(fields)(output_options(command))
-    expect_help = f"{_EXPECT_HELP} Checked after printing the result."
+    expect_help = (f"{_EXPECT_HELP} A bound on a score this run will not compute is refused "
+                   "before any work; the rest are checked after printing the result.")  # fmt: skip
     command = click.option("--expect", default=None, metavar="EXPECTED.json|SPEC",
                            help=expect_help)(command)  # fmt: skip
     fake_help = "Generated images: folder, zip, .npy/.npz, generator .pt or module:callable."

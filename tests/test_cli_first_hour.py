@@ -100,3 +100,28 @@ def test_a_stats_file_with_other_keys_is_told_what_a_stats_file_holds(tmp_path, 
     assert line.startswith(f"error: {other}: ")
     assert "'cov', 'mean'" in line  # what was found
     assert "'mu' of shape (2048,)" in line and "'sigma' (2048, 2048)" in line  # what is needed
+
+
+# ---------------------------------------------------------------- point 7: --expect up front
+
+
+@pytest.mark.parametrize(
+    ("args", "expect", "says"),
+    [
+        (["fid"], "fid<=50,kid<=0.01", "'kid_mean' comes from kid, which this run does not "
+                                       "compute (it computes fid)"),
+        (["eval", "--metrics", "fid"], "fid_interval.high<=50", "only reported with --bootstrap"),
+        (["eval", "--metrics", "fid"], "fid_infinity.value<=50", "only reported with --fid-inf"),
+        (["eval", "--metrics", "fid"], "fdi<=50", "no metric reports 'fdi'"),
+    ],
+)  # fmt: skip
+def test_expect_on_a_score_not_computed_is_refused_before_any_work(
+    args, expect, says, image_sets, monkeypatch
+):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the evaluation ran")
+
+    monkeypatch.setattr(ganmetrics.api.Evaluator, "evaluate", no_work)
+    sides = ["--real", image_sets["real"], "--fake", image_sets["fake"]]
+    line = _error_line(_cli([*args, *sides, "--expect", expect]))
+    assert line.startswith(f"error: --expect {expect.split(',')[-1]}: ") and says in line
