@@ -35,7 +35,14 @@ from ganmetrics.inception import check_weights, file_sha256, resolve_weights_pat
 from ganmetrics.metrics import METRIC_TABLE, METRICS
 from ganmetrics.protocols import get_protocol, resolve_count
 from ganmetrics.settings import RECON_LR, RECON_NUM_IMAGES, RECON_STEPS, EvalSettings
-from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source, save_stats
+from ganmetrics.sources import (
+    ImageSource,
+    StatsFile,
+    load_stats,
+    open_source,
+    save_stats,
+    stats_path,
+)
 from ganmetrics.version import __version__
 
 #: What each side can be, for the required-argument messages.
@@ -358,7 +365,8 @@ def compute_stats(
     extractor: FeatureExtractor | None = None,
     **overrides: Any,
 ) -> StatsFile:
-    """Inception pool3 mean and covariance of ``source``; written to ``out`` if given.
+    """Inception pool3 mean and covariance of ``source``; written to ``out`` if given (with the
+    ``.npz`` suffix appended when ``out`` lacks it; the returned file's ``path`` says where).
 
     The file is pytorch-fid/clean-fid compatible (``mu``, ``sigma`` in float64) with metadata
     keys ``n``, ``weights_sha256``, ``source_fingerprint``, ``ganmetrics_version`` and
@@ -370,7 +378,7 @@ def compute_stats(
 
     resolved = dataclasses.replace(settings or EvalSettings(), **overrides).validated()
     if out is not None:
-        check_writable(out)
+        out = check_writable(stats_path(out))
     evaluator = Evaluator(resolved, extractor)
     side = Side("real", source, resolved, resolved.num_real)
     if side.stats is not None:

@@ -373,7 +373,8 @@ for _name, _metric in METRIC_TABLE.items():
     "--out",
     type=click.Path(),
     default=None,
-    help="Output .npz (pytorch-fid compatible mu/sigma plus metadata). [required]",
+    help="Output .npz (pytorch-fid compatible mu/sigma plus metadata; .npz is appended to a "
+    "name without it). [required]",
 )
 @click.option("--reference", default=None, help="Build a reference set of the manifest instead.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Local copy of the dataset.")
@@ -386,6 +387,7 @@ for _name, _metric in METRIC_TABLE.items():
 def stats(source, out, reference, data_dir, image_size, **kwargs):
     """Write Inception statistics of SOURCE (or of a --reference set) to an .npz."""
     from ganmetrics.api import compute_stats
+    from ganmetrics.sources import stats_path
 
     def action():
         if out is None:
@@ -401,7 +403,11 @@ def stats(source, out, reference, data_dir, image_size, **kwargs):
             options = {} if image_size is None else {"image_size": image_size}
             spec = open_reference(reference, data_dir, **options)
         result = compute_stats(spec, out, **_settings(kwargs))
-        click.echo(f"wrote {out}: mu {result.mu.shape}, sigma {result.sigma.shape}, "
+        written = stats_path(out)
+        added = ""
+        if os.fspath(written) != out:
+            added = f" (.npz added to -o {out}: the suffix by which --real knows a stats file)"
+        click.echo(f"wrote {written}{added}: mu {result.mu.shape}, sigma {result.sigma.shape}, "
                    f"n={result.num_images}")  # fmt: skip
 
     _run(action)

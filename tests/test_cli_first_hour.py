@@ -3,6 +3,7 @@ line printed (the offline route, stats files, --expect, stats -o, the help texts
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import urllib.error
@@ -125,3 +126,36 @@ def test_expect_on_a_score_not_computed_is_refused_before_any_work(
     sides = ["--real", image_sets["real"], "--fake", image_sets["fake"]]
     line = _error_line(_cli([*args, *sides, "--expect", expect]))
     assert line.startswith(f"error: --expect {expect.split(',')[-1]}: ") and says in line
+
+
+# ---------------------------------------------------------------- point 8: stats -o NAME
+
+
+def test_stats_without_suffix_round_trips_into_fid(image_sets, inception_weights_path, tmp_path):
+    weights = ["--inception-weights", inception_weights_path, "--quiet", "--num", "4"]
+    name = tmp_path / "cifar-stats"
+    made = _cli(["stats", image_sets["real"], "-o", name, *weights])
+    assert made.exit_code == 0, made.output
+    assert made.stdout.startswith(f"wrote {name}.npz (.npz added to -o {name}: ")
+    assert not name.exists() and (tmp_path / "cifar-stats.npz").is_file()
+
+    line = _error_line(_cli(["fid", "--real", name, "--fake", image_sets["fake"], *weights]))
+    assert line == f"error: {name}: no such file or folder; did you mean {name}.npz?"
+
+    scores = {}
+    for real in (f"{name}.npz", image_sets["real"]):
+        run = _cli(["fid", "--real", real, "--fake", image_sets["fake"], "--json", *weights])
+        assert run.exit_code == 0, run.output
+        scores[str(real)] = json.loads(run.stdout)["fid"]
+    from_stats, from_images = scores.values()
+    assert from_stats == pytest.approx(from_images, rel=1e-9) and from_stats > 0
+
+
+def test_a_stats_file_without_suffix_is_named_so(tmp_path, image_sets):
+    from ganmetrics.sources import save_stats
+
+    bare = tmp_path / "old-stats"
+    save_stats(bare, np.zeros(2048), np.eye(2048))
+    line = _error_line(_cli(["fid", "--real", bare, "--fake", image_sets["fake"]]))
+    assert line == (f"error: {bare}: a statistics file without the .npz suffix, by which stats "
+                    f"files are known; rename it to {bare}.npz")  # fmt: skip
