@@ -50,6 +50,11 @@ _REAL_KINDS = "a folder, zip or .npy/.npz of real images, or (FID only) a stats 
 _FAKE_KINDS = "a folder, zip or .npy/.npz of generated images, a generator .pt or module:callable"
 
 
+def _each(names: Sequence[str]) -> str:
+    """``kid`` or ``each of kid and prc``: metric names as the subject of a singular verb."""
+    return names[0] if len(names) == 1 else f"each of {', '.join(names[:-1])} and {names[-1]}"
+
+
 def require_sides(real: Any, fake: Any, metrics: Sequence[str]) -> None:
     """Refuse a missing side with the same one line in the API and every command."""
     if fake is None:
@@ -243,8 +248,8 @@ class Evaluator:
         wanted_real = [row.name for row in rows if row.needs_real_features]
         if real_side is not None and real_side.stats is not None and wanted_real:
             raise InputError(
-                f"{real_side.description}: a stats file holds no per-image features, which "
-                f"{', '.join(wanted_real)} need; pass the real images instead"
+                f"{real_side.description}: a stats file holds no per-image features, and "
+                f"{_each(wanted_real)} needs them; pass the real images instead"
             )
         beyond_stats = [row.name for row in rows if row.needs_fake != "statistics"]
         if fake_side.stats is not None and beyond_stats:

@@ -319,6 +319,9 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
         from ganmetrics.check import load_expectations, refuse_uncomputed
 
         def action():
+            if real is not None and not real_metrics:
+                raise InputError(f"--real {real}: `ganmetrics {name}` scores the generated "
+                                 "images alone and needs no real images; drop --real")  # fmt: skip
             if out:
                 check_writable(out)
             settings = _settings({"metrics": fixed, **kwargs})
@@ -350,6 +353,8 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
         )
         real_help = "Real images: folder, zip, .npy/.npz, or a stats .npz (FID only)."
         command = click.option("--real", default=None, help=f"{real_help} {required}")(command)
+    else:  # accepted only to say that it is not needed
+        command = click.option("--real", default=None, hidden=True)(command)
     if fixed is None:
         protocol_metrics = {p.name: ",".join(p.metrics) for p in PROTOCOLS.values()}
         command = click.option(
@@ -358,7 +363,7 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
                  f"{protocol_metrics['custom']}; {protocol_metrics['celeba-hq-128']} for "
                  "celeba-hq-128).",
         )(command)  # fmt: skip
-    main.command(name=name, help=summary)(command)
+    main.command(name=name, help=summary, short_help=summary.rstrip("."))(command)
 
 
 _metric_command("eval", None, "Every requested metric from one feature pass per side.")
@@ -366,7 +371,7 @@ for _name, _metric in METRIC_TABLE.items():
     _metric_command(_name, (_name,), _metric.summary)
 
 
-@main.command()
+@main.command(short_help="Write the Inception statistics (mu, sigma) of images to an .npz")
 @click.argument("source", required=False)
 @click.option(
     "-o",
@@ -413,7 +418,7 @@ def stats(source, out, reference, data_dir, image_size, **kwargs):
     _run(action)
 
 
-@main.command()
+@main.command(short_help="Reconstruction error of Xiang & Li: how well G reaches test images")
 @click.option(
     "--generator",
     default=None,
@@ -446,7 +451,10 @@ def recon(as_json, out, **kwargs):
     _run(action)
 
 
-@main.command("make-test-weights", hidden=False)
+@main.command(
+    "make-test-weights",
+    short_help="Write seeded RANDOM Inception weights, for offline tests and demos only",
+)
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True)
 def make_test_weights(path, seed):
@@ -461,7 +469,7 @@ def make_test_weights(path, seed):
     click.echo(f"wrote {path} (random weights: NOT the standard Inception network)")
 
 
-@main.command()
+@main.command(short_help="Every metric on built-in images: a mode-dropping 'generator' vs 'real'")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Keep the demo images and result.json in this folder (default: a temporary "
                    "folder, removed at the end).")  # fmt: skip
@@ -497,7 +505,7 @@ def demo(out, num, inception_weights):
     _run(action)
 
 
-@main.command()
+@main.command(short_help="Check a result JSON against expected bounds (exit 1 if one is broken)")
 @click.argument("result_path", metavar="RESULT.json", required=False)
 @click.option("--expect", default=None, metavar="EXPECTED.json|SPEC", help=_EXPECT_HELP)
 def check(result_path, expect):
@@ -526,7 +534,7 @@ def check(result_path, expect):
     _run(action)
 
 
-@main.command()
+@main.command(short_help="List the evaluation protocols and their sample counts")
 def protocols():
     """List the evaluation protocols and their sample counts."""
     from ganmetrics.protocols import PROTOCOLS

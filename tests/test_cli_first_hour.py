@@ -159,3 +159,53 @@ def test_a_stats_file_without_suffix_is_named_so(tmp_path, image_sets):
     line = _error_line(_cli(["fid", "--real", bare, "--fake", image_sets["fake"]]))
     assert line == (f"error: {bare}: a statistics file without the .npz suffix, by which stats "
                     f"files are known; rename it to {bare}.npz")  # fmt: skip
+
+
+# ---------------------------------------------------------------- point 11: the help and messages
+
+
+def _command_summaries(help_text: str) -> dict[str, str]:
+    """The Commands section of ``--help``: name -> its text, wrapped lines joined."""
+    section = help_text.split("Commands:\n", 1)[1]
+    found: dict[str, str] = {}
+    name = None
+    for line in section.splitlines():
+        parts = line.split(maxsplit=1)
+        if line.startswith("  ") and not line.startswith("   ") and parts:
+            name = parts[0]
+            found[name] = parts[1] if len(parts) > 1 else ""
+        elif name is not None and line.strip():
+            found[name] += " " + line.strip()
+    return found
+
+
+def test_help_lists_every_command_with_a_whole_summary():
+    result = _cli(["--help"])
+    assert result.exit_code == 0
+    summaries = _command_summaries(result.output)
+    visible = {name for name, command in main.commands.items() if not command.hidden}
+    assert set(summaries) == visible
+    for name, text in summaries.items():
+        assert text and not text.endswith("..."), (name, text)
+        assert text.count("(") == text.count(")"), (name, text)
+        assert text == main.commands[name].short_help, name
+    assert summaries["fid"] == "Fréchet Inception Distance (Heusel et al. 2017)"
+
+
+@pytest.mark.parametrize("command", ["is", "msssim"])
+def test_real_images_given_to_a_metric_of_generated_images_alone(command, image_sets):
+    line = _error_line(_cli([command, "--real", image_sets["real"], "--fake", image_sets["fake"]]))
+    assert line == (f"error: --real {image_sets['real']}: `ganmetrics {command}` scores the "
+                    "generated images alone and needs no real images; drop --real")  # fmt: skip
+    assert "--real" not in _cli([command, "--help"]).output
+
+
+def test_a_stats_file_for_kid_is_refused_in_plain_words(tmp_path, image_sets):
+    from ganmetrics.sources import save_stats
+
+    stats = tmp_path / "real-stats.npz"
+    save_stats(stats, np.zeros(2048), np.eye(2048))
+    line = _error_line(_cli(["kid", "--real", stats, "--fake", image_sets["fake"]]))
+    assert "a stats file holds no per-image features, and kid needs them;" in line
+    both = _cli(["eval", "--metrics", "kid,prc", "--real", stats, "--fake", image_sets["fake"]])
+    assert "and each of kid and prc needs them;" in _error_line(both)
