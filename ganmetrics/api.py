@@ -383,6 +383,7 @@ def compute_stats(
 
     resolved = dataclasses.replace(settings or EvalSettings(), **overrides).validated()
     if out is not None:
+        check_writable(out)  # a folder is refused as such, not written beside as FOLDER.npz
         out = check_writable(stats_path(out))
     evaluator = Evaluator(resolved, extractor)
     side = Side("real", source, resolved, resolved.num_real)
