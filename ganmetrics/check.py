@@ -28,10 +28,13 @@ import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganmetrics.errors import InputError
 from ganmetrics.metrics import METRIC_TABLE, interval_key
+
+if TYPE_CHECKING:
+    from ganmetrics.settings import EvalSettings
 
 __all__ = [
     "SHORT_NAMES",
@@ -236,16 +239,13 @@ def _producers() -> dict[str, tuple[str | None, str | None]]:
     return found
 
 
-def refuse_uncomputed(
-    expectations: list[Expectation], metrics: tuple[str, ...], *, bootstrap: bool, fid_inf: bool
-) -> None:
-    """Refuse, before any work, an expectation on a score the planned run will not report.
-
-    ``metrics`` are the metrics it computes; ``bootstrap`` and ``fid_inf`` say whether intervals
-    and FID∞ are asked for. :func:`violations` still checks the result itself.
-    """
+def refuse_uncomputed(expectations: list[Expectation], settings: EvalSettings) -> None:
+    """Refuse, before any work, an expectation on a score that a run with ``settings`` (validated)
+    will not report: another metric's, an interval without ``--bootstrap``, FID∞ without
+    ``--fid-inf``, or a name no metric reports. :func:`violations` still checks the result."""
     producers = _producers()
-    flags = {"--bootstrap B": bootstrap, "--fid-inf": fid_inf}
+    metrics = settings.metrics
+    flags = {"--bootstrap B": settings.bootstrap > 0, "--fid-inf": settings.fid_inf}
     for expectation in expectations:
         head = SHORT_NAMES.get(expectation.key, expectation.key).split(".")[0]
         where = f"--expect {expectation.text}"

@@ -328,11 +328,7 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
             expectations = None
             if expect is not None:
                 expectations = load_expectations(expect)
-                planned = EvalSettings(**settings).validated()
-                refuse_uncomputed(
-                    expectations, planned.metrics, bootstrap=planned.bootstrap > 0,
-                    fid_inf=planned.fid_inf,
-                )  # fmt: skip
+                refuse_uncomputed(expectations, EvalSettings(**settings).validated())
             result = evaluate(real, fake, **settings)
             _emit(result, as_json, out)
             if expectations is not None:
