@@ -35,12 +35,24 @@ from ganmetrics.inception import check_weights, file_sha256, resolve_weights_pat
 from ganmetrics.metrics import METRIC_TABLE, METRICS
 from ganmetrics.protocols import get_protocol, resolve_count
 from ganmetrics.settings import RECON_LR, RECON_NUM_IMAGES, RECON_STEPS, EvalSettings
-from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source, save_stats
+from ganmetrics.sources import (
+    ImageSource,
+    StatsFile,
+    load_stats,
+    open_source,
+    save_stats,
+    stats_path,
+)
 from ganmetrics.version import __version__
 
 #: What each side can be, for the required-argument messages.
 _REAL_KINDS = "a folder, zip or .npy/.npz of real images, or (FID only) a stats .npz"
 _FAKE_KINDS = "a folder, zip or .npy/.npz of generated images, a generator .pt or module:callable"
+
+
+def _each(names: Sequence[str]) -> str:
+    """``kid`` or ``each of kid and prc``: metric names as the subject of a singular verb."""
+    return names[0] if len(names) == 1 else f"each of {', '.join(names[:-1])} and {names[-1]}"
 
 
 def require_sides(real: Any, fake: Any, metrics: Sequence[str]) -> None:
@@ -236,8 +248,8 @@ class Evaluator:
         wanted_real = [row.name for row in rows if row.needs_real_features]
         if real_side is not None and real_side.stats is not None and wanted_real:
             raise InputError(
-                f"{real_side.description}: a stats file holds no per-image features, which "
-                f"{', '.join(wanted_real)} need; pass the real images instead"
+                f"{real_side.description}: a stats file holds no per-image features, and "
+                f"{_each(wanted_real)} needs them; pass the real images instead"
             )
         beyond_stats = [row.name for row in rows if row.needs_fake != "statistics"]
         if fake_side.stats is not None and beyond_stats:
@@ -358,7 +370,8 @@ def compute_stats(
     extractor: FeatureExtractor | None = None,
     **overrides: Any,
 ) -> StatsFile:
-    """Inception pool3 mean and covariance of ``source``; written to ``out`` if given.
+    """Inception pool3 mean and covariance of ``source``; written to ``out`` if given (with the
+    ``.npz`` suffix appended when ``out`` lacks it; the returned file's ``path`` says where).
 
     The file is pytorch-fid/clean-fid compatible (``mu``, ``sigma`` in float64) with metadata
     keys ``n``, ``weights_sha256``, ``source_fingerprint``, ``ganmetrics_version`` and
@@ -370,7 +383,8 @@ def compute_stats(
 
     resolved = dataclasses.replace(settings or EvalSettings(), **overrides).validated()
     if out is not None:
-        check_writable(out)
+        check_writable(out)  # a folder is refused as such, not written beside as FOLDER.npz
+        out = check_writable(stats_path(out))
     evaluator = Evaluator(resolved, extractor)
     side = Side("real", source, resolved, resolved.num_real)
     if side.stats is not None:

@@ -25,11 +25,16 @@ import json
 import math
 import os
 import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganmetrics.errors import InputError
+from ganmetrics.metrics import METRIC_TABLE, interval_key
+
+if TYPE_CHECKING:
+    from ganmetrics.settings import EvalSettings
 
 __all__ = [
     "SHORT_NAMES",
@@ -38,6 +43,7 @@ __all__ = [
     "load_result",
     "parse_expectations",
     "read_expectations_json",
+    "refuse_uncomputed",
     "violations",
 ]
 
@@ -218,3 +224,43 @@ def violations(result: dict[str, Any], expectations: list[Expectation]) -> list[
             f"{scores}); fix the name, or compute that metric with --metrics"
         )
     return [line for line in (e.violation(result) for e in expectations) if line is not None]
+
+
+def _producers() -> dict[str, tuple[str | None, str | None]]:
+    """Each top-level result key: the metric that reports it and the flag it also needs."""
+    found: dict[str, tuple[str | None, str | None]] = {"meta": (None, None)}
+    for row in METRIC_TABLE.values():
+        found.update(dict.fromkeys(row.keys, (row.name, None)))
+        if row.intervals is not None:  # the interval of each table row's first value
+            for _, fmt in row.rows:
+                first = next(name for _, name, _, _ in string.Formatter().parse(fmt) if name)
+                found[interval_key(first.split("[")[0])] = (row.name, "--bootstrap B")
+    found["fid_infinity"] = ("fid", "--fid-inf")
+    return found
+
+
+def refuse_uncomputed(expectations: list[Expectation], settings: EvalSettings) -> None:
+    """Refuse, before any work, an expectation on a score that a run with ``settings`` (validated)
+    will not report: another metric's, an interval without ``--bootstrap``, FID∞ without
+    ``--fid-inf``, or a name no metric reports. :func:`violations` still checks the result."""
+    producers = _producers()
+    metrics = settings.metrics
+    flags = {"--bootstrap B": settings.bootstrap > 0, "--fid-inf": settings.fid_inf}
+    for expectation in expectations:
+        head = SHORT_NAMES.get(expectation.key, expectation.key).split(".")[0]
+        where = f"--expect {expectation.text}"
+        if head not in producers:
+            known = ", ".join(k for k in producers if k != "meta")
+            raise InputError(f"{where}: no metric reports {head!r} (the scores: {known}); "
+                             "fix the name")  # fmt: skip
+        metric, flag = producers[head]
+        if metric is not None and metric not in metrics:
+            both = ",".join((*metrics, metric))
+            raise InputError(
+                f"{where}: {head!r} comes from {metric}, which this run does not compute (it "
+                f"computes {', '.join(metrics)}); compute it too (ganmetrics eval --metrics "
+                f"{both}), or drop the bound"
+            )
+        if flag is not None and not flags[flag]:
+            raise InputError(f"{where}: {head!r} is only reported with {flag}; add {flag}, "
+                             "or drop the bound")  # fmt: skip

@@ -316,13 +316,20 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
 
     def command(real=None, fake=None, as_json=False, out=None, expect=None, **kwargs):
         from ganmetrics.api import check_writable, evaluate
-        from ganmetrics.check import load_expectations
+        from ganmetrics.check import load_expectations, refuse_uncomputed
 
         def action():
+            if real is not None and not real_metrics:
+                raise InputError(f"--real {real}: `ganmetrics {name}` scores the generated "
+                                 "images alone and needs no real images; drop --real")  # fmt: skip
             if out:
                 check_writable(out)
-            expectations = load_expectations(expect) if expect is not None else None
-            result = evaluate(real, fake, **_settings({"metrics": fixed, **kwargs}))
+            settings = _settings({"metrics": fixed, **kwargs})
+            expectations = None
+            if expect is not None:
+                expectations = load_expectations(expect)
+                refuse_uncomputed(expectations, EvalSettings(**settings).validated())
+            result = evaluate(real, fake, **settings)
             _emit(result, as_json, out)
             if expectations is not None:
                 _exit_on_violations(result, expectations)
@@ -330,7 +337,8 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
         _run(action)
 
     command = _options(fields)(output_options(command))
-    expect_help = f"{_EXPECT_HELP} Checked after printing the result."
+    expect_help = (f"{_EXPECT_HELP} A bound on a score this run will not compute is refused "
+                   "before any work; the rest are checked after printing the result.")  # fmt: skip
     command = click.option("--expect", default=None, metavar="EXPECTED.json|SPEC",
                            help=expect_help)(command)  # fmt: skip
     fake_help = "Generated images: folder, zip, .npy/.npz, generator .pt or module:callable."
@@ -341,6 +349,8 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
         )
         real_help = "Real images: folder, zip, .npy/.npz, or a stats .npz (FID only)."
         command = click.option("--real", default=None, help=f"{real_help} {required}")(command)
+    else:  # accepted only to say that it is not needed
+        command = click.option("--real", default=None, hidden=True)(command)
     if fixed is None:
         protocol_metrics = {p.name: ",".join(p.metrics) for p in PROTOCOLS.values()}
         command = click.option(
@@ -349,7 +359,7 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
                  f"{protocol_metrics['custom']}; {protocol_metrics['celeba-hq-128']} for "
                  "celeba-hq-128).",
         )(command)  # fmt: skip
-    main.command(name=name, help=summary)(command)
+    main.command(name=name, help=summary, short_help=summary.rstrip("."))(command)
 
 
 _metric_command("eval", None, "Every requested metric from one feature pass per side.")
@@ -357,14 +367,15 @@ for _name, _metric in METRIC_TABLE.items():
     _metric_command(_name, (_name,), _metric.summary)
 
 
-@main.command()
+@main.command(short_help="Write the Inception statistics (mu, sigma) of images to an .npz")
 @click.argument("source", required=False)
 @click.option(
     "-o",
     "--out",
     type=click.Path(),
     default=None,
-    help="Output .npz (pytorch-fid compatible mu/sigma plus metadata). [required]",
+    help="Output .npz (pytorch-fid compatible mu/sigma plus metadata; .npz is appended to a "
+    "name without it). [required]",
 )
 @click.option("--reference", default=None, help="Build a reference set of the manifest instead.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Local copy of the dataset.")
@@ -377,6 +388,7 @@ for _name, _metric in METRIC_TABLE.items():
 def stats(source, out, reference, data_dir, image_size, **kwargs):
     """Write Inception statistics of SOURCE (or of a --reference set) to an .npz."""
     from ganmetrics.api import compute_stats
+    from ganmetrics.sources import stats_path
 
     def action():
         if out is None:
@@ -392,13 +404,17 @@ def stats(source, out, reference, data_dir, image_size, **kwargs):
             options = {} if image_size is None else {"image_size": image_size}
             spec = open_reference(reference, data_dir, **options)
         result = compute_stats(spec, out, **_settings(kwargs))
-        click.echo(f"wrote {out}: mu {result.mu.shape}, sigma {result.sigma.shape}, "
+        written = stats_path(out)
+        added = ""
+        if os.fspath(written) != out:
+            added = f" (.npz added to -o {out}: the suffix by which --real knows a stats file)"
+        click.echo(f"wrote {written}{added}: mu {result.mu.shape}, sigma {result.sigma.shape}, "
                    f"n={result.num_images}")  # fmt: skip
 
     _run(action)
 
 
-@main.command()
+@main.command(short_help="Reconstruction error of Xiang & Li: how well G reaches test images")
 @click.option(
     "--generator",
     default=None,
@@ -431,7 +447,10 @@ def recon(as_json, out, **kwargs):
     _run(action)
 
 
-@main.command("make-test-weights", hidden=False)
+@main.command(
+    "make-test-weights",
+    short_help="Write seeded RANDOM Inception weights, for offline tests and demos only",
+)
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True)
 def make_test_weights(path, seed):
@@ -446,7 +465,7 @@ def make_test_weights(path, seed):
     click.echo(f"wrote {path} (random weights: NOT the standard Inception network)")
 
 
-@main.command()
+@main.command(short_help="Every metric on built-in images: a mode-dropping 'generator' vs 'real'")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Keep the demo images and result.json in this folder (default: a temporary "
                    "folder, removed at the end).")  # fmt: skip
@@ -462,12 +481,16 @@ def demo(out, num, inception_weights):
     """
     from ganmetrics.demo import run_demo
 
+    def announce(reason: str) -> None:
+        click.echo(f"note: {reason}", err=True)
+        click.echo("note: so the demo makes and uses seeded RANDOM Inception weights; its numbers "
+                   "will NOT be comparable with published scores", err=True)  # fmt: skip
+
     def action():
-        run = run_demo(out, num, inception_weights)
+        run = run_demo(out, num, inception_weights, announce=announce)
         if run.random_weights_reason:
-            click.echo(f"note: {run.random_weights_reason}", err=True)
-            click.echo("note: the demo used seeded RANDOM Inception weights; the numbers below "
-                       "are NOT comparable with published scores", err=True)  # fmt: skip
+            click.echo("note: RANDOM Inception weights (see above): the numbers below are NOT "
+                       "comparable with published scores", err=True)  # fmt: skip
         _emit(run.result, as_json=False, out=None)
         if run.folder is None:
             click.echo("\nimages were written to a temporary folder, now removed; "
@@ -478,7 +501,7 @@ def demo(out, num, inception_weights):
     _run(action)
 
 
-@main.command()
+@main.command(short_help="Check a result JSON against expected bounds (exit 1 if one is broken)")
 @click.argument("result_path", metavar="RESULT.json", required=False)
 @click.option("--expect", default=None, metavar="EXPECTED.json|SPEC", help=_EXPECT_HELP)
 def check(result_path, expect):
@@ -507,7 +530,7 @@ def check(result_path, expect):
     _run(action)
 
 
-@main.command()
+@main.command(short_help="List the evaluation protocols and their sample counts")
 def protocols():
     """List the evaluation protocols and their sample counts."""
     from ganmetrics.protocols import PROTOCOLS

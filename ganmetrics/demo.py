@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,20 +50,18 @@ def _write_images(root: Path, num: int) -> None:
             )
 
 
-def _weights(requested: str | None, root: Path) -> tuple[str | None, str | None]:
-    """The weights to use, and why random ones replace the standard file (or ``None``)."""
-    from ganmetrics.inception import make_random_inception_weights, resolve_weights_path
+def _standard_weights_problem(requested: str | None) -> str | None:
+    """Why the standard weights cannot be used (``None``: they can); an explicit file that is
+    missing stays an error."""
+    from ganmetrics.inception import OFFLINE_ROUTE, resolve_weights_path
 
     try:
         resolve_weights_path(requested)
-        return requested, None
+        return None
     except InputError as exc:
         if requested is not None:
             raise
-        path = root / "random-inception-weights.pth"
-        if not path.exists():
-            make_random_inception_weights(path, seed=0)
-        return str(path), str(exc)
+        return str(exc).removesuffix(f"; {OFFLINE_ROUTE}")  # the demo takes that route itself
 
 
 def run_demo(
@@ -70,27 +69,38 @@ def run_demo(
     num: int = 320,
     inception_weights: str | None = None,
     progress: bool = True,
+    announce: Callable[[str], None] | None = None,
 ) -> DemoRun:
     """Write the demo images to ``out`` (default: a temporary folder, removed) and score them.
 
     Without the standard Inception weights (offline, no ``$GANMETRICS_INCEPTION_WEIGHTS``) and
     without ``inception_weights``, seeded RANDOM weights are used and the reason is returned: the
-    pipeline runs, the numbers are not comparable with any paper. With ``out``, the images, the
-    weights and ``result.json`` stay there.
+    pipeline runs, the numbers are not comparable with any paper. ``announce`` is called with that
+    reason before any work, so a user knows why at once. With ``out``, the images, the weights and
+    ``result.json`` stay there; without it nothing is kept, feature-cache entries included.
     """
     from ganmetrics.api import check_writable, evaluate
     from ganmetrics.atomic import write_json
+    from ganmetrics.inception import make_random_inception_weights
 
     if num < MIN_DEMO_IMAGES:
         raise InputError(f"demo --num {num}: use at least {MIN_DEMO_IMAGES} images per side")
+    if out is not None:
+        check_writable(Path(out) / "result.json")
+    reason = _standard_weights_problem(inception_weights)
+    if reason is not None and announce is not None:
+        announce(reason)
     with contextlib.ExitStack() as stack:
         if out is None:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ganmetrics-demo-")))
         else:
             root = Path(out)
-            check_writable(root / "result.json")
+        weights = inception_weights
+        if reason is not None:
+            weights = str(root / "random-inception-weights.pth")
+            if not Path(weights).exists():
+                make_random_inception_weights(weights, seed=0)
         _write_images(root, num)
-        weights, reason = _weights(inception_weights, root)
         result = evaluate(
             root / "real",
             root / "fake",
@@ -100,6 +110,7 @@ def run_demo(
             msssim_batches=5,
             msssim_batch_size=min(64, num // 5),
             progress=progress,
+            cache=out is not None,  # entries for a removed folder would only take up space
         )
         if out is not None:
             write_json(root / "result.json", result)

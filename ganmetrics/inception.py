@@ -34,6 +34,11 @@ WEIGHTS_URL = (
     "weights-inception-2015-12-05-6726825d.pth"
 )
 ENV_VAR = "GANMETRICS_INCEPTION_WEIGHTS"
+#: The offline route, ending every missing-weights error: the trainer says the same.
+OFFLINE_ROUTE = (
+    "offline, `ganmetrics make-test-weights PATH` writes seeded random weights to pass instead "
+    "(their scores compare only with each other, never with papers)"
+)
 
 
 class NonStandardWeightsWarning(UserWarning):
@@ -59,8 +64,7 @@ def resolve_weights_path(path: str | os.PathLike | None = None, download: bool =
         if not resolved.is_file():
             raise InputError(
                 f"{resolved}: Inception weights file not found (given by {origin}); pass the path "
-                "of "
-                f"weights-inception-2015-12-05-6726825d.pth"
+                f"of weights-inception-2015-12-05-6726825d.pth; {OFFLINE_ROUTE}"
             )
         return resolved
     cached = _hub_path()
@@ -68,7 +72,8 @@ def resolve_weights_path(path: str | os.PathLike | None = None, download: bool =
         return cached
     if not download:
         raise InputError(
-            f"{cached}: Inception weights not downloaded; pass --inception-weights PATH"
+            f"{cached}: Inception weights not downloaded; pass --inception-weights PATH or set "
+            f"{ENV_VAR}; {OFFLINE_ROUTE}"
         )
     cached.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -78,7 +83,7 @@ def resolve_weights_path(path: str | os.PathLike | None = None, download: bool =
         raise InputError(
             f"{cached}: could not download the Inception weights from {WEIGHTS_URL} "
             f"({type(exc).__name__}); download that file on a connected machine and pass "
-            f"--inception-weights PATH or set {ENV_VAR}"
+            f"--inception-weights PATH or set {ENV_VAR}; {OFFLINE_ROUTE}"
         ) from None
     return cached
 

@@ -69,6 +69,9 @@ def plain(value: Any) -> Any:
 
 def missing_weights_message(problem: str) -> str:
     """The one line that says how to get past missing Inception weights while training."""
+    from ganmetrics.inception import OFFLINE_ROUTE
+
+    problem = problem.removesuffix(f"; {OFFLINE_ROUTE}")  # said below, in the trainer's words
     return (
         f"{problem.rstrip('.')}; evaluation while training needs them: pass "
         "--inception-weights PATH (inception_weights in the config), or --eval-every 0 to train "

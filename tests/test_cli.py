@@ -223,14 +223,6 @@ def test_allow_tf32_is_recorded(image_sets, extractor):
     assert result["meta"]["settings"]["allow_tf32"] is False
 
 
-def test_demo_leaves_the_current_folder_alone(inception_weights_path, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    result = _cli(["demo", "--num", "10", "--inception-weights", str(inception_weights_path)])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("FID") and "temporary folder" in result.stdout
-    assert list(tmp_path.iterdir()) == []
-
-
 # ---------------------------------------------------------------- recon through the API
 
 

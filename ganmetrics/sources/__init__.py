@@ -86,6 +86,7 @@ from ganmetrics.sources.stats_file import (
     StatsFile,
     load_stats,
     save_stats,
+    stats_path,
 )
 
 # Private names of the single-file ``sources.py``, kept importable for its callers.
@@ -126,4 +127,5 @@ __all__ = [
     "resolve_callable_spec",
     "save_generator_export",
     "save_stats",
+    "stats_path",
 ]

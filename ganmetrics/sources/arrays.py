@@ -258,8 +258,11 @@ def _load_image_array(path: Path) -> tuple[np.ndarray, str | None]:
         elif "arr_0" in keys:
             key = "arr_0"
         else:
+            found = ", ".join(repr(key) for key in sorted(keys))
             raise InputError(
-                f"{path}: holds several arrays {sorted(keys)} and none is named 'images' or "
-                "'arr_0'; save the images under the key 'images'"
+                f"{path}: holds the arrays {found}, so it is neither images (one array, or one "
+                "named 'images' or 'arr_0') nor statistics ('mu' of shape (2048,) and 'sigma' "
+                "(2048, 2048), the mean and covariance of Inception pool3 features); save the "
+                "images under the key 'images', or the statistics as 'mu' and 'sigma'"
             )
         return data[key], key

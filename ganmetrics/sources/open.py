@@ -9,6 +9,7 @@ wrapped.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,11 @@ def _open_path(
                 module, text, num, header["z_dim"], seed, device, header["z_distribution"],
                 rounded=rounded,
             )  # fmt: skip
+        if not suffix and zipfile.is_zipfile(path) and {"mu", "sigma"} <= set(npz_keys(path)):
+            raise InputError(
+                f"{text}: a statistics file without the .npz suffix, by which stats files are "
+                f"known; rename it to {text}.npz"
+            )
         raise InputError(
             f"{text}: unsupported file type {suffix or '(none)'!r}; {SOURCE_KINDS_HINT}"
         )
@@ -148,4 +154,6 @@ def _open_path(
             )
         return CallableGeneratorSource(target, num, seed, value_range, description=text,
                                        round_generated=rounded)  # fmt: skip
+    if Path(text + ".npz").is_file():
+        raise InputError(f"{text}: no such file or folder; did you mean {text}.npz?")
     raise InputError(f"{text}: no such file or folder; {SOURCE_KINDS_HINT}")

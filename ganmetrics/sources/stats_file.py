@@ -45,6 +45,13 @@ class StatsFile:
         return int(self.mu.shape[0])
 
 
+def stats_path(path: str | os.PathLike) -> Path:
+    """Where a statistics file named ``path`` is written: with the ``.npz`` suffix by which every
+    command recognises a stats file (``numpy.savez`` appends it the same way)."""
+    file = Path(path)
+    return file if file.suffix.lower() == ".npz" else file.with_name(file.name + ".npz")
+
+
 def load_stats(path: str | os.PathLike, expected_dim: int | None = 2048) -> StatsFile:
     """Load and validate a pytorch-fid / clean-fid compatible ``.npz`` with ``mu`` and ``sigma``.
 
