@@ -5,7 +5,9 @@ jobs; ResNet19 at 128 px takes minutes per step on a laptop CPU, so its ETA is y
 times the training compute (D and G steps, without evaluations, samples or checkpoints) of the
 steps after the first one (which pays for start-up), over a window of at least one whole group of
 ``n_disc`` steps so that the G step is counted at its real rate. The projection is the mean time
-per step times the steps left. Only CPU runs are checked: on a GPU a long run is the normal case.
+per step times the steps left; when the fastest step timed so far already projects beyond the
+limit, the verdict comes at once (a run at minutes per step stops after its second step, not its
+fourth). Only CPU runs are checked: on a GPU a long run is the normal case.
 
 What happens then is the caller's choice (``on_slow_cpu``): ``"stop"`` (the ``ganmetrics-train
 run`` default) writes a checkpoint and raises :class:`TrainingTooSlow` (exit 2, the run resumes
@@ -92,18 +94,22 @@ class PaceCheck:
         self.total_steps = total_steps
         self.limit_s = limit_s
         self._seconds = 0.0
+        self._fastest = float("inf")
 
     def record(self, step: int, seconds: float) -> SlowRun | None:
-        """Add the compute time of ``step``; at the window's last step, the verdict."""
+        """Add the compute time of ``step``; a :class:`SlowRun` once the projection exceeds the
+        limit: at the window's end from the mean, or earlier when even the fastest step timed so
+        far projects beyond it (a lower bound: a step with a G step only takes longer)."""
         if not self.active or not self.first_timed <= step <= self.last_timed:
             return None
         self._seconds += seconds
-        if step < self.last_timed:
+        self._fastest = min(self._fastest, seconds)
+        estimate = self._fastest
+        if step == self.last_timed:
+            self.active = False
+            estimate = self._seconds / (self.last_timed - self.first_timed + 1)
+        slow = SlowRun(step=step, seconds_per_step=estimate, steps_left=self.total_steps - step)
+        if slow.projected_s <= self.limit_s:
             return None
         self.active = False
-        slow = SlowRun(
-            step=step,
-            seconds_per_step=self._seconds / (self.last_timed - self.first_timed + 1),
-            steps_left=self.total_steps - step,
-        )
-        return slow if slow.projected_s > self.limit_s else None
+        return slow

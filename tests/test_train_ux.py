@@ -174,12 +174,13 @@ def test_a_run_projected_beyond_a_day_on_the_cpu_stops_after_its_measured_steps(
     code = main(["run", *TINY_FLAGS, "--steps", str(10**9), "--out", str(run_dir)])
     assert code == 2
     line = error_line(capsys.readouterr().err)
-    assert line.startswith(f"error: {run_dir}: stopped at step 4 (checkpoint ")
+    # the first timed step (step 2; step 1 pays for start-up) already projects beyond a day
+    assert line.startswith(f"error: {run_dir}: stopped at step 2 (checkpoint ")
     assert "days" in line and "--steps N" in line and "GPU" in line and "README" in line
     assert line.endswith(f"ganmetrics-train run --out {run_dir} --resume --yes")
-    assert checkpoint_steps(run_dir) == [4]  # the measured steps are kept
+    assert checkpoint_steps(run_dir) == [2]  # the measured steps are kept
 
-    # shortened on resume, it trains on from step 4 and finishes without a word about pace
+    # shortened on resume, it trains on from step 2 and finishes without a word about pace
     assert main(["run", "--out", str(run_dir), "--resume", "--steps", "6", "--quiet"]) == 0
     captured = capsys.readouterr()
     assert '"step": 6' in captured.out and "warning" not in captured.err
@@ -211,11 +212,15 @@ def test_with_yes_a_slow_cpu_run_warns_in_one_line_and_trains_on(tmp_path, capsy
 def test_pace_check_times_a_whole_generator_group_and_only_on_the_cpu():
     # n_disc 5 after a resume at step 10: steps 12..16 are timed (11 pays for start-up)
     pace = PaceCheck("cpu", start_step=10, total_steps=10 + 1000, n_disc=5)
-    verdicts = [pace.record(step, 100.0 if step == 11 else 90.0) for step in range(11, 20)]
+    times = {11: 500.0, 12: 60.0, 13: 60.0, 14: 60.0, 15: 60.0, 16: 210.0}  # G step after 16
+    verdicts = [pace.record(step, times.get(step, 60.0)) for step in range(11, 20)]
     slow = verdicts[5]
     assert [v is None for v in verdicts] == [True] * 5 + [False] + [True] * 3
     assert (slow.step, slow.seconds_per_step, slow.steps_left) == (16, 90.0, 994)
     assert slow.projected_s > CPU_LIMIT_S and "would take about 25 hours" in slow.line()
+    # minutes per step: the first timed step decides at once, from its (lower-bound) time
+    early = PaceCheck("cpu", start_step=0, total_steps=100_000, n_disc=5).record(2, 170.0)
+    assert early is not None and early.step == 2 and "days" in early.line()
     fast = PaceCheck("cpu", start_step=0, total_steps=1000, n_disc=1)
     assert all(fast.record(step, 1.0) is None for step in range(1, 10))
     gpu = PaceCheck("cuda", start_step=0, total_steps=10**9, n_disc=1)
