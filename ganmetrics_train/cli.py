@@ -38,7 +38,7 @@ from ganmetrics.cli import show_warnings_as_lines, usage_error_line
 from ganmetrics.errors import InputError
 from ganmetrics.metrics import METRICS
 from ganmetrics_train import sweep as sweep_lib
-from ganmetrics_train.cli_defaults import with_default
+from ganmetrics_train.cli_options import out_option, with_default
 from ganmetrics_train.config import (
     ABLATIONS,
     ARCHITECTURES,
@@ -95,17 +95,6 @@ def _section(title: str, *options: tuple[tuple[str, ...], dict[str, Any]]) -> li
         click.option(*decls, cls=_Option, section=title, **with_default(decls, kw))
         for decls, kw in options
     ]
-
-
-def _out_option(help_text: str) -> Callable:
-    """``-o/--out`` (one name for the output in both CLIs); ``--output`` stays a hidden alias."""
-
-    def decorate(function: Callable) -> Callable:
-        path = click.Path(dir_okay=False)
-        function = click.option("--output", "output_alias", type=path, hidden=True)(function)
-        return click.option("-o", "--out", "output", type=path, help=help_text)(function)
-
-    return decorate
 
 
 def _options(options: list[Callable]) -> Callable:
@@ -343,7 +332,7 @@ def run(config_file, preset, out, resume, overwrite, quiet, yes, **flags) -> Non
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@_out_option("Where to write the export (default RUN_DIR/generator.pt).")
+@out_option("Where to write the export (default RUN_DIR/generator.pt).")
 @click.option(
     "--best",
     is_flag=True,
@@ -359,7 +348,7 @@ def export(run_dir: str, output: str | None, output_alias: str | None, best: boo
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@_out_option("PNG to write (default RUN_DIR/plot.png).")
+@out_option("PNG to write (default RUN_DIR/plot.png).")
 def plot(run_dir: str, output: str | None, output_alias: str | None) -> None:
     """Draw RUN_DIR's scores (FID, IS, KID, MS-SSIM) and losses against steps, as one PNG."""
     from ganmetrics_train.plot import plot_run

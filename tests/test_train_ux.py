@@ -269,9 +269,10 @@ def test_run_help_shows_defaults_and_version_exits_0(capsys):
     assert "[default: 200000 on cifar10, else 100000]" in text
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"ganmetrics-train, version {ganmetrics.__version__}"
-    assert main(["plot", "--help"]) == 0
-    help_text = capsys.readouterr().out
-    assert "-o, --out" in help_text and "--output" not in help_text
+    for command in (["plot"], ["export"], ["study", "export"]):  # one output flag everywhere
+        assert main([*command, "--help"]) == 0
+        help_text = capsys.readouterr().out
+        assert "-o, --out" in help_text and "--output" not in help_text
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""The ``[default: ...]`` of each ``ganmetrics-train run`` / ``sweep`` setting flag in ``--help``.
+"""Options shared by the ``ganmetrics-train`` commands: the output flag, and the
+``[default: ...]`` of each ``run`` / ``sweep`` setting flag in ``--help``.
+
+The output file or folder is ``-o/--out`` in every command of both CLIs (``ganmetrics stats``,
+``ganmetrics-train export``, ``plot``, ``study export``); ``--output``, the older spelling, is kept
+as a hidden alias so that no script breaks.
 
 The flags themselves default to "not given" (so that a preset, a ``--config`` file or a resumed
 run's ``config.json`` can supply the value: base < preset < file < flags); what ``--help`` shows is
@@ -9,7 +14,10 @@ the base value, :class:`ganmetrics_train.config.TrainConfig`'s field default, or
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
+
+import click
 
 from ganmetrics_train.config import (
     DEFAULT_EVAL_COUNTS,
@@ -18,7 +26,7 @@ from ganmetrics_train.config import (
     TrainConfig,
 )
 
-__all__ = ["default_text", "with_default"]
+__all__ = ["default_text", "out_option", "with_default"]
 
 _STEPS = ", ".join(f"{n} on {name}" for name, n in PROTOCOL_STEPS.items() if n != DEFAULT_STEPS)
 _EVAL_COUNT = f"the data set's protocol count ({DEFAULT_EVAL_COUNTS[0]} without one)"
@@ -74,3 +82,15 @@ def with_default(declarations: tuple[str, ...], options: dict[str, Any]) -> dict
     if text is None or "help" not in options:
         return options
     return {**options, "help": f"{options['help']}  [default: {text}]"}
+
+
+def out_option(help_text: str, path: click.ParamType | None = None) -> Callable:
+    """``-o/--out`` into the parameter ``output``, with ``--output`` as a hidden alias
+    (parameter ``output_alias``); the command uses ``output or output_alias``."""
+    path = path or click.Path(dir_okay=False)
+
+    def decorate(function: Callable) -> Callable:
+        function = click.option("--output", "output_alias", type=path, hidden=True)(function)
+        return click.option("-o", "--out", "output", type=path, help=help_text)(function)
+
+    return decorate
