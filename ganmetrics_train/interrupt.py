@@ -58,6 +58,10 @@ class TrainingInterrupted(Exception):
             f"checkpoint {self.checkpoint}"
         )
 
+    def __reduce__(self):  # picklable: it crosses process pools and Ray
+        state = {"resume_flags": self.resume_flags}
+        return type(self), (self.run_dir, self.step, self.checkpoint, self.signal_number), state
+
     @property
     def resume_command(self) -> str:
         """The exact shell command that continues the run."""
@@ -75,6 +79,9 @@ class TrainingAborted(KeyboardInterrupt):
         self.signal_number = int(signal_number)
         self.exit_code = 128 + self.signal_number
         super().__init__(f"aborted by a second {signal_name(self.signal_number)}")
+
+    def __reduce__(self):
+        return type(self), (self.signal_number,)
 
 
 class GracefulStop:

@@ -76,6 +76,9 @@ class TrainingTooSlow(InputError):
             f"{slow.line()}; to train on anyway: {resume_command_for(self.run_dir, ('--yes',))}"
         )
 
+    def __reduce__(self):  # picklable: it crosses process pools and Ray
+        return type(self), (self.run_dir, self.slow, self.checkpoint)
+
 
 class PaceCheck:
     """Times the steps after ``start_step + 1`` and reports a CPU run projected beyond a day."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import shlex
 import signal
 import subprocess
@@ -163,6 +164,30 @@ def test_library_callers_get_the_checkpoint_of_an_interrupted_run(tmp_path, monk
     assert (caught.value.step, caught.value.exit_code) == (3, 143)
     assert caught.value.checkpoint == ckpt.checkpoint_path(tmp_path / "run", 3)
     assert caught.value.checkpoint.is_file()
+    copy = pickle.loads(pickle.dumps(caught.value))  # as it comes back from a Ray worker
+    assert (copy.checkpoint, copy.exit_code, str(copy)) == (
+        caught.value.checkpoint,
+        143,
+        str(caught.value),
+    )
+
+
+def test_a_signal_stops_a_sweep_instead_of_moving_on_to_the_next_run(tmp_path, monkeypatch):
+    from ganmetrics_train import sweep as sweep_lib
+
+    original = Trainer.discriminator_step
+
+    def terminated(self):
+        original(self)
+        signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(Trainer, "discriminator_step", terminated)
+    values = {"arch": "sndcgan", "dataset": "procedural", "image_size": 8, "batch_size": 4,
+              "dataset_options": {"num_images": 16}, "eval_every": 0, "sample_every": 0,
+              "checkpoint_every": 0, "steps": 5, "out": str(tmp_path / "run")}  # fmt: skip
+    with pytest.raises(TrainingInterrupted):
+        sweep_lib.run_one(values)
+    assert checkpoint_steps(tmp_path / "run") == [1]
 
 
 # ------------------------------------------------------------------------------------------
