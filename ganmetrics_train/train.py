@@ -36,6 +36,10 @@ and leave every training random state untouched. Checkpoints store all of it, so
 continues the run exactly (bit for bit on the CPU). Losses, gradient norms and the finiteness of
 the losses accumulate on the device and are read every ``log_every`` steps (no host-device sync
 per step); a non-finite loss stops the run there, before any later checkpoint is written.
+
+Under :func:`train` a first SIGINT/SIGTERM stops the run after the step under way, at a checkpoint
+(:mod:`ganmetrics_train.interrupt`), and a CPU run whose first steps project beyond a day says so
+(:mod:`ganmetrics_train.pace`).
 """
 
 from __future__ import annotations
