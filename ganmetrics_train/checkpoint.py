@@ -124,6 +124,22 @@ def prepare_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> Path:
     return run_dir
 
 
+def check_resumable(run_dir: Path, given: bool) -> None:
+    """``--resume`` needs a run folder; checked before the settings (e.g. ``--data-dir``)."""
+    if (run_dir / "config.json").is_file():
+        return
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise InputError(
+            f"{run_dir}: not a ganmetrics-train run folder (no config.json), nothing to resume; "
+            "check --out, or choose another --out for a new run"
+        )
+    if not given:  # an empty or missing folder starts a new run, which needs settings
+        raise InputError(
+            f"{run_dir}: no run to resume here (no config.json); check --out, or give the "
+            "settings of a new run (e.g. --dataset procedural)"
+        )
+
+
 def last_score_at(scores_path: Path, step: int) -> dict[str, Any] | None:
     """The scores line already recorded for ``step``, so a resumed run does not evaluate twice."""
     if not scores_path.is_file():

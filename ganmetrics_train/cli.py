@@ -2,8 +2,11 @@
 
 A thin layer over :mod:`ganmetrics_train.train`, :mod:`ganmetrics_train.sweep` and
 :mod:`ganmetrics_train.config`. Bad input (an unknown name, a missing data folder, an existing
-output folder) prints one line on stderr and exits with code 2; a diverged run prints one line and
-exits with code 1; any other failure exits with code 1.
+output folder) prints one line on stderr and exits with code 2, and so does a CPU run projected
+beyond a day without ``--yes`` (:mod:`ganmetrics_train.pace`, after a checkpoint); a diverged run
+prints one line and exits with code 1; any other failure exits with code 1. A first SIGINT or
+SIGTERM stops a run at a checkpoint and prints the ``--resume`` command, exit code 130 or 143
+(:mod:`ganmetrics_train.interrupt`).
 
 Examples::
 
@@ -12,8 +15,8 @@ Examples::
         --data-dir data/celeba-hq-128 --out runs/x
     ganmetrics-train run --preset sndcgan-cifar10-sn --data-dir data/cifar10 --out runs/sn
     ganmetrics-train run --out runs/sn --resume
-    ganmetrics-train export runs/sn -o sn.pt --best
-    ganmetrics-train plot runs/sn -o sn.png
+    ganmetrics-train export runs/sn --out sn.pt --best
+    ganmetrics-train plot runs/sn --out sn.png
     ganmetrics-train sweep --arch sndcgan --dataset cifar10 --data-dir data/cifar10 \\
         --norm sn --grid table1a --seeds 5 --out runs/sweep
     ganmetrics-train presets
@@ -35,6 +38,7 @@ from ganmetrics.cli import show_warnings_as_lines, usage_error_line
 from ganmetrics.errors import InputError
 from ganmetrics.metrics import METRICS
 from ganmetrics_train import sweep as sweep_lib
+from ganmetrics_train.cli_options import out_option, with_default
 from ganmetrics_train.config import (
     ABLATIONS,
     ARCHITECTURES,
@@ -87,7 +91,10 @@ class _SectionedCommand(click.Command):
 
 
 def _section(title: str, *options: tuple[tuple[str, ...], dict[str, Any]]) -> list[Callable]:
-    return [click.option(*decls, cls=_Option, section=title, **kw) for decls, kw in options]
+    return [
+        click.option(*decls, cls=_Option, section=title, **with_default(decls, kw))
+        for decls, kw in options
+    ]
 
 
 def _options(options: list[Callable]) -> Callable:
@@ -138,20 +145,20 @@ _MODEL_OPTIONS = _section(
         ("--g-norm",),
         {
             "type": _Names(G_NORMALIZATIONS),
-            "help": "Generator normalization (default bn; wn when --norm wn).",
+            "help": "Generator normalization.",
         },
     ),
     (
         ("--ablations",),
         {"help": f"ResNet ablations (Appendix D), comma-separated: {', '.join(ABLATIONS)}."},
     ),
-    (("--z-dim",), {"type": int, "help": "Latent dimension (128)."}),
+    (("--z-dim",), {"type": int, "help": "Latent dimension."}),
     (
         ("--disc-calls",),
         {
             "type": _Names(DISC_CALLS),
             "help": "split: D on the real and the fake batch separately, G step on the fake only "
-            "(the paper's code, default); concat: one D call on both (compare_gan v3).",
+            "(the paper's code); concat: one D call on both (compare_gan v3).",
         },
     ),
 )
@@ -170,7 +177,7 @@ _DATA_OPTIONS = _section(
             "help": "Extra data set option, e.g. num_images=512 (procedural). Repeatable.",
         },
     ),
-    (("--image-size",), {"type": int, "help": "Image side (derived from the data set)."}),
+    (("--image-size",), {"type": int, "help": "Image side."}),
 )
 _HYPER_OPTIONS = _section(
     "Hyperparameters (Table 1)",
@@ -184,7 +191,7 @@ _SCHEDULE = "Schedule (section 2.6)"
 _SCHEDULE_OPTIONS = _section(
     _SCHEDULE,
     (("--batch-size",), {"type": int, "help": "Batch size (64 in the study)."}),
-    (("--steps",), {"type": int, "help": "Discriminator steps (200K CIFAR10, 100K others)."}),
+    (("--steps",), {"type": int, "help": "Discriminator steps."}),
 )
 _SEED_OPTIONS = _section(
     _SCHEDULE,
@@ -211,11 +218,11 @@ _EVAL_OPTIONS = _section(
 _RUNTIME_OPTIONS = _section(
     "Checkpoints, logging and hardware",
     (("--checkpoint-every",), {"type": int, "help": "Checkpoint every N steps."}),
-    (("--keep-checkpoints",), {"type": int, "help": "Periodic checkpoints to keep (3)."}),
+    (("--keep-checkpoints",), {"type": int, "help": "Periodic checkpoints to keep."}),
     (("--log-every",), {"type": int, "help": "Losses (TensorBoard, losses.jsonl) every N steps."}),
     (("--sample-every",), {"type": int, "help": "Sample grid every N steps (0: off)."}),
-    (("--num-samples",), {"type": int, "help": "Images in a sample grid (64)."}),
-    (("--ema-decay",), {"type": float, "help": "EMA of G's weights (off by default)."}),
+    (("--num-samples",), {"type": int, "help": "Images in a sample grid."}),
+    (("--ema-decay",), {"type": float, "help": "Decay of an EMA of G's weights."}),
     (("--ema-start-step",), {"type": int, "help": "Step from which the EMA averages."}),
     (
         ("--deterministic/--no-deterministic",),
@@ -245,6 +252,7 @@ _SWEEP_SETTINGS = (
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="ganmetrics", prog_name="ganmetrics-train")
 def cli() -> None:
     """Train, export and sweep the GANs of "The GAN Landscape" (Kurach, Lucic et al. 2019)."""
 
@@ -265,14 +273,24 @@ _RUN_OPTIONS = _section(
     ),
     (("--resume",), {"is_flag": True, "help": "Continue the run in --out from its checkpoint."}),
     (("--overwrite",), {"is_flag": True, "help": "Delete the run in --out and start over."}),
-    (("--quiet",), {"is_flag": True, "help": "No progress bar."}),
+    (("--quiet",), {"is_flag": True, "help": "No progress bar or progress lines."}),
+    (
+        ("--yes",),
+        {
+            "is_flag": True,
+            "help": "Train on when the first steps project more than a day on the CPU (without "
+            "it such a run stops there, at a checkpoint, with exit code 2).",
+        },
+    ),
 )
 
 
 @cli.command(cls=_SectionedCommand)
 @_options(_RUN_OPTIONS + _RUN_SETTINGS)
-def run(config_file, preset, out, resume, overwrite, quiet, **flags) -> None:
-    """Train one model (resumable)."""
+def run(config_file, preset, out, resume, overwrite, quiet, yes, **flags) -> None:
+    """Train one model (resumable; a first Ctrl-C or SIGTERM stops it at a checkpoint)."""
+    from ganmetrics_train.checkpoint import check_resumable
+    from ganmetrics_train.interrupt import TrainingInterrupted
     from ganmetrics_train.train import train
 
     overrides = _collect_overrides(flags)
@@ -283,10 +301,23 @@ def run(config_file, preset, out, resume, overwrite, quiet, **flags) -> None:
         run_dir = overrides.get("out") or (
             load_config_file(config_file).get("out") if config_file else None
         )
+        if run_dir:
+            settings = set(overrides) - {"out"}
+            check_resumable(Path(run_dir), given=bool(settings or preset or config_file))
         if run_dir and (Path(run_dir) / "config.json").is_file():
             stored = load_run_config(run_dir)
     config = build_config(preset=preset, config_file=config_file, overrides=overrides, base=stored)
-    result = train(config, resume=resume, overwrite=overwrite, progress=not quiet)
+    try:
+        result = train(
+            config,
+            resume=resume,
+            overwrite=overwrite,
+            progress=not quiet,
+            on_slow_cpu="warn" if yes else "stop",
+        )
+    except TrainingInterrupted as exc:
+        exc.resume_flags = ("--yes",) if yes else ()
+        raise
     summary = {
         "run_dir": str(result.run_dir),
         "step": result.step,
@@ -301,38 +332,28 @@ def run(config_file, preset, out, resume, overwrite, quiet, **flags) -> None:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="Where to write the export (default RUN_DIR/generator.pt).",
-)
+@out_option("Where to write the export (default RUN_DIR/generator.pt).")
 @click.option(
     "--best",
     is_flag=True,
     help="Export best.pt (lowest FID) instead of the latest checkpoint; written to "
     "best_generator.pt unless -o is given.",
 )
-def export(run_dir: str, output: str | None, best: bool) -> None:
+def export(run_dir: str, output: str | None, output_alias: str | None, best: bool) -> None:
     """Write the generator of RUN_DIR in the ganmetrics.generator/1 format."""
     from ganmetrics_train.checkpoint import export_generator
 
-    click.echo(str(export_generator(run_dir, output, best=best)))
+    click.echo(str(export_generator(run_dir, output or output_alias, best=best)))
 
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="PNG to write (default RUN_DIR/plot.png).",
-)
-def plot(run_dir: str, output: str | None) -> None:
+@out_option("PNG to write (default RUN_DIR/plot.png).")
+def plot(run_dir: str, output: str | None, output_alias: str | None) -> None:
     """Draw RUN_DIR's scores (FID, IS, KID, MS-SSIM) and losses against steps, as one PNG."""
     from ganmetrics_train.plot import plot_run
 
-    click.echo(str(plot_run(run_dir, output)))
+    click.echo(str(plot_run(run_dir, output or output_alias)))
 
 
 _SWEEP_OPTIONS = _section(
@@ -470,6 +491,7 @@ cli.add_command(study)
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one-line messages and exit codes."""
+    from ganmetrics_train.interrupt import TrainingAborted, TrainingInterrupted
     from ganmetrics_train.train import TrainingDiverged
 
     show_warnings_as_lines()
@@ -482,6 +504,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
+        return exc.exit_code
+    except TrainingInterrupted as exc:
+        click.echo(exc.message(), err=True)
+        return exc.exit_code
+    except TrainingAborted as exc:
+        click.echo(f"{exc}; steps since the last checkpoint are lost", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -1,5 +1,7 @@
 """What a training run reports: scores.jsonl, losses.jsonl, TensorBoard scalars and images, PNG
-sample grids, and a console progress bar.
+sample grids, and the console progress: a tqdm bar on a terminal, or, when stderr is a file or a
+pipe (a cluster's log), a plain line ``step N/M (P%), R steps/s, about T left`` at most every
+:data:`PROGRESS_LINE_EVERY_S` seconds, so that a log holds no cursor-movement codes.
 
 ``scores.jsonl`` gets one JSON object per evaluation (section 4 of "The GAN Landscape": FID, IS,
 KID and, on CELEBA-HQ-128, MS-SSIM); ``losses.jsonl`` one per ``log_every`` steps with the mean
@@ -24,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from ganmetrics.atomic import atomic_write, write_json
+from ganmetrics_train.pace import format_duration
 
 SCORES_NAME = "scores.jsonl"
 LOSSES_NAME = "losses.jsonl"
@@ -31,6 +34,8 @@ LOSSES_NAME = "losses.jsonl"
 LOSS_PREFIX = "loss/"
 SAMPLES_DIRNAME = "samples"
 TENSORBOARD_DIRNAME = "tb"
+#: Least seconds between two plain progress lines (stderr not a terminal).
+PROGRESS_LINE_EVERY_S = 60.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,7 +131,7 @@ def save_png(path: str | Path, image_hwc: np.ndarray) -> None:
 
 
 class RunLogger:
-    """TensorBoard, ``scores.jsonl``, sample PNGs and the tqdm progress bar of one run."""
+    """TensorBoard, ``scores.jsonl``, sample PNGs and the progress (bar or lines) of one run."""
 
     def __init__(
         self,
@@ -135,6 +140,7 @@ class RunLogger:
         start_step: int = 0,
         progress: bool = True,
         tensorboard: bool = True,
+        progress_lines: bool = False,
     ):
         self.run_dir = Path(run_dir)
         self.scores_path = self.run_dir / SCORES_NAME
@@ -148,6 +154,11 @@ class RunLogger:
             self.writer = SummaryWriter(
                 str(self.run_dir / TENSORBOARD_DIRNAME), purge_step=start_step or None
             )
+        self.total_steps, self.step = total_steps, start_step
+        self._lines: tuple[float, int] | None = None
+        if progress_lines:
+            self._lines = (time.monotonic(), start_step)  # (since, from step) of the rate
+            self._last_line = self._lines[0]
         self.bar = None
         if progress:
             from tqdm import tqdm
@@ -169,8 +180,23 @@ class RunLogger:
             print(message, file=sys.stderr)
 
     def advance(self, steps: int = 1) -> None:
+        self.step += steps
         if self.bar is not None:
             self.bar.update(steps)
+        if self._lines is not None:
+            now = time.monotonic()
+            if now - self._last_line >= PROGRESS_LINE_EVERY_S or self.step >= self.total_steps:
+                self._last_line = now
+                self.info(self._progress_line(now))
+
+    def _progress_line(self, now: float) -> str:
+        since, first_step = self._lines
+        rate = (self.step - first_step) / max(now - since, 1e-9)
+        left = format_duration((self.total_steps - self.step) / rate) if rate > 0 else "?"
+        return (
+            f"step {self.step}/{self.total_steps} ({100 * self.step / self.total_steps:.0f}%), "
+            f"{rate:.3g} steps/s, about {left} left"
+        )
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
         losses = {name: value for name, value in values.items() if name.startswith(LOSS_PREFIX)}

@@ -187,7 +187,10 @@ def is_finished(config: TrainConfig) -> bool:
 
 
 def run_one(config_values: dict[str, Any], progress: bool = False) -> dict[str, Any]:
-    """Train (or resume) one run; never raises - failures come back as a status."""
+    """Train (or resume) one run; failures come back as a status. A run stopped by SIGINT or
+    SIGTERM raises :class:`~ganmetrics_train.interrupt.TrainingInterrupted`: the sweep stops
+    there, and rerunning it continues the run from the checkpoint written at the signal."""
+    from ganmetrics_train.interrupt import TrainingInterrupted
     from ganmetrics_train.train import TrainingDiverged, run_status, train
 
     config = resolve_config(config_from_dict(config_values, "sweep"))
@@ -201,6 +204,8 @@ def run_one(config_values: dict[str, Any], progress: bool = False) -> dict[str, 
         status["status"] = f"diverged: {exc}"
     except InputError as exc:
         status["status"] = f"input error: {exc}"
+    except TrainingInterrupted:
+        raise  # the user (or the cluster) stops the sweep, not just this run
     except Exception as exc:  # one broken run must not stop the sweep
         status["status"] = f"failed: {type(exc).__name__}: {exc}"
     return {**run_status(config.out), **status}

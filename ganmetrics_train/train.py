@@ -36,6 +36,10 @@ and leave every training random state untouched. Checkpoints store all of it, so
 continues the run exactly (bit for bit on the CPU). Losses, gradient norms and the finiteness of
 the losses accumulate on the device and are read every ``log_every`` steps (no host-device sync
 per step); a non-finite loss stops the run there, before any later checkpoint is written.
+
+Under :func:`train` a first SIGINT/SIGTERM stops the run after the step under way, at a checkpoint
+(:mod:`ganmetrics_train.interrupt`), and a CPU run whose first steps project beyond a day says so
+(:mod:`ganmetrics_train.pace`).
 """
 
 from __future__ import annotations
@@ -60,7 +64,9 @@ from ganmetrics_train import checkpoint as ckpt
 from ganmetrics_train.checkpoint import run_status
 from ganmetrics_train.config import TrainConfig, is_resolved, resolve_config, save_config_files
 from ganmetrics_train.evaluation import RunEvaluation, generate_uint8, images_to_uint8
+from ganmetrics_train.interrupt import GracefulStop, TrainingInterrupted
 from ganmetrics_train.losses import discriminator_loss, generator_loss
+from ganmetrics_train.pace import ON_SLOW_CPU, PaceCheck, SlowRun, TrainingTooSlow
 from ganmetrics_train.penalties import discriminator_penalty
 from ganmetrics_train.performance import make_adam, restore_determinism, set_determinism
 from ganmetrics_train.run_logging import (
@@ -179,10 +185,18 @@ class Trainer:
         progress: bool = True,
         tensorboard: bool = True,
         announce: bool = True,
+        on_slow_cpu: str = "warn",
     ):
         from ganmetrics_train.data import TrainingBatches, dataset_for_training
         from ganmetrics_train.models import build_discriminator, build_generator
 
+        if on_slow_cpu not in ON_SLOW_CPU:
+            raise ValueError(f"on_slow_cpu {on_slow_cpu!r}: choose one of {ON_SLOW_CPU}")
+        self.on_slow_cpu = on_slow_cpu
+        #: The signal handlers of :func:`train` (first SIGINT/SIGTERM: stop at a checkpoint).
+        self.stop: GracefulStop | None = None
+        # A progress bar only on a terminal: in a log file tqdm's cursor codes are noise.
+        bars = progress and sys.stderr.isatty()
         self.config = cfg = config if is_resolved(config) else resolve_config(config)
         self.config_hash = cfg.hash()
         # Data first: a missing or malformed data set fails before the run folder is touched.
@@ -194,7 +208,7 @@ class Trainer:
                 f"{self.train_source.description}: {len(self.train_source)} training images, fewer "
                 f"than one batch of {cfg.batch_size}; use a smaller --batch-size or more images"
             )
-        self.evaluation = RunEvaluation(cfg, progress=progress)
+        self.evaluation = RunEvaluation(cfg, progress=bars)
         if cfg.eval_every:
             self.evaluation.check_inputs()
         self.run_dir = ckpt.prepare_run_dir(cfg, resume=resume, overwrite=overwrite)
@@ -253,9 +267,11 @@ class Trainer:
             self.run_dir,
             total_steps=cfg.steps,
             start_step=self.step,
-            progress=progress,
+            progress=bars,
+            progress_lines=progress and not bars,
             tensorboard=tensorboard,
         )
+        self.pace = PaceCheck(self.device.type, self.step, cfg.steps, cfg.n_disc)
         self._start_time = time.perf_counter()
         self.metrics = StepMetrics(self.device, self.step)
         if announce:
@@ -349,10 +365,12 @@ class Trainer:
         if self.step == 0 and cfg.sample_every:
             self.save_samples()
         while self.step < end:
+            started = time.perf_counter()
             self.discriminator_step()
             self.step += 1
             if generator_trains_after(self.step, cfg.n_disc, cfg.disc_calls):
                 self.generator_step()
+            slow = self.pace.record(self.step, time.perf_counter() - started)
             self.logger.advance()
 
             if self.step % cfg.log_every == 0:
@@ -363,6 +381,25 @@ class Trainer:
                 self.evaluate()
             if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                 self.save_checkpoint()
+            if slow is not None:
+                self._too_slow(slow)
+            if self.stop is not None and self.stop.requested:
+                raise TrainingInterrupted(
+                    self.run_dir, self.step, self.checkpoint_here(), self.stop.signal_number
+                )
+
+    def _too_slow(self, slow: SlowRun) -> None:
+        """A CPU run projected beyond a day: one warning line, or a checkpoint and a stop."""
+        if self.on_slow_cpu == "stop":
+            raise TrainingTooSlow(self.run_dir, slow, self.checkpoint_here())
+        self.logger.info(f"warning: {self.run_dir}: {slow.line()}")
+
+    def checkpoint_here(self) -> Path:
+        """The checkpoint at the current step, written unless it already exists."""
+        if self.last_checkpoint != ckpt.checkpoint_path(self.run_dir, self.step):
+            self.save_checkpoint()
+        self.logger.flush()
+        return self.last_checkpoint
 
     def finish(self) -> RunResult:
         """At the last step: final evaluation, checkpoint, samples, ``generator.pt``, done.json."""
@@ -375,8 +412,7 @@ class Trainer:
         evaluated = self.last_scores is not None and self.last_scores["step"] == self.step
         if cfg.eval_every and not evaluated:
             self.evaluate()
-        if self.last_checkpoint != ckpt.checkpoint_path(self.run_dir, self.step):
-            self.save_checkpoint()
+        self.checkpoint_here()
         generator_path = self.run_dir / "generator.pt"
         with ckpt.preserved_global_rng():
             ckpt.export_generator_from_checkpoint(
@@ -520,14 +556,27 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     tensorboard: bool = True,
+    on_slow_cpu: str = "warn",
 ) -> RunResult:
-    """Train one run to ``config.steps`` discriminator steps (resuming it with ``resume``)."""
+    """Train one run to ``config.steps`` discriminator steps (resuming it with ``resume``).
+
+    A first SIGINT/SIGTERM stops the run at a checkpoint and raises
+    :class:`~ganmetrics_train.interrupt.TrainingInterrupted`; a CPU run projected beyond a day
+    warns, or with ``on_slow_cpu="stop"`` raises :class:`~ganmetrics_train.pace.TrainingTooSlow`
+    at a checkpoint (:mod:`ganmetrics_train.pace`).
+    """
     trainer = Trainer(
-        config, resume=resume, overwrite=overwrite, progress=progress, tensorboard=tensorboard
+        config,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+        tensorboard=tensorboard,
+        on_slow_cpu=on_slow_cpu,
     )
     try:
-        trainer.run()
-        return trainer.finish()
+        with GracefulStop(trainer.logger.info) as trainer.stop:
+            trainer.run()
+            return trainer.finish()
     finally:
         trainer.close()
 

@@ -161,7 +161,7 @@ def test_every_run_option_is_a_setting_under_its_own_name():
     from ganmetrics_train.cli import _OPTION_SETTINGS, cli
     from ganmetrics_train.config import FIELD_NAMES, normalize_overrides
 
-    own = {"config_file", "preset", "out", "resume", "overwrite", "quiet", "help"}
+    own = {"config_file", "preset", "out", "resume", "overwrite", "quiet", "yes", "help"}
     names = [p.name for p in cli.commands["run"].params if p.name not in own]
     assert len(names) > 30
     for name in names:

@@ -4,6 +4,7 @@ evaluation status, a small best.pt, user-facing names, the FLOP count and the co
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import torch
@@ -152,6 +153,7 @@ def test_evaluation_prints_a_status_line_and_best_pt_is_small(tmp_path, monkeypa
         run_dir, steps=6, eval_every=2, eval_num_real=8, eval_num_fake=8, eval_metrics=("fid",),
         checkpoint_every=2, penalty="gp", ema_decay=0.9,
     )  # fmt: skip
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: bars (a log: lines)
     trainer = Trainer(config, progress=True, tensorboard=False)
     try:
         assert trainer.evaluation.evaluator.settings.progress is True  # feature bars

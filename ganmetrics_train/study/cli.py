@@ -22,6 +22,7 @@ import click
 import yaml
 
 from ganmetrics.errors import InputError
+from ganmetrics_train.cli_options import out_option
 
 EXPORT_FORMATS = ("csv", "parquet")
 
@@ -178,7 +179,7 @@ def report_command(out: str, top: int) -> None:
 
 @study.command("export")
 @click.argument("out")
-@click.option("-o", "--output", help="Folder for the files (default OUT/export).")
+@out_option("Folder for the files (default OUT/export).", click.Path(file_okay=False))
 @click.option(
     "--format",
     "formats",
@@ -187,7 +188,7 @@ def report_command(out: str, top: int) -> None:
     help="Comma-separated: csv, parquet (Parquet needs pyarrow).",
 )
 @_one_line_errors
-def export_command(out: str, output: str | None, formats: str) -> None:
+def export_command(out: str, output: str | None, output_alias: str | None, formats: str) -> None:
     """Write trials and evaluations of the study in OUT as CSV and Parquet tables."""
     from pathlib import Path
 
@@ -197,6 +198,7 @@ def export_command(out: str, output: str | None, formats: str) -> None:
     for name in chosen:
         if name not in EXPORT_FORMATS:
             raise InputError(f"--format {name!r}: choose from {', '.join(EXPORT_FORMATS)}")
+    output = output or output_alias
     target = Path(output) if output else Path(out) / "export"
     for path in export_tables(out, target, chosen):
         click.echo(str(path))
