@@ -108,8 +108,10 @@ class EncoderExtractor:
             self.encoder, self.weights_path, self.weights_sha256, self.standard_weights,
             self.dtype == torch.float64, self.device, self.allow_tf32,
         )  # fmt: skip
-        description.update(architecture=self.model.architecture, input_size=self.model.input_size,
-                           feature_dim=self.dim, batch_size=self.batch_size, compile=self.compile)  # fmt: skip
+        description.update(
+            architecture=self.model.architecture, input_size=self.model.input_size,
+            feature_dim=self.dim, batch_size=self.batch_size, compile=self.compile,
+        )  # fmt: skip
         if self.compile:
             description["compile_warmup_s"] = self.compile_warmup_s
         return description

@@ -49,7 +49,8 @@ def read_visual_state(path: str | os.PathLike, hint: str) -> tuple[dict, bool]:
             except RuntimeError:
                 state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip, safetensors and torch errors come in many types
-        raise InputError(f"{file}: not a CLIP weights file ({type(exc).__name__}); {hint}") from None
+        reason = type(exc).__name__
+        raise InputError(f"{file}: not a CLIP weights file ({reason}); {hint}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -63,15 +64,14 @@ def read_visual_state(path: str | os.PathLike, hint: str) -> tuple[dict, bool]:
     return visual, openai
 
 
-def build_visual(
-    visual: dict, quick_gelu: bool, path: str | os.PathLike, hint: str
-) -> nn.Module:
+def build_visual(visual: dict, quick_gelu: bool, path: str | os.PathLike, hint: str) -> nn.Module:
     """open_clip's ``VisionTransformer`` with the shapes of ``visual``, loaded strictly."""
     from open_clip.transformer import LayerNorm, QuickGELU, VisionTransformer
 
     width, _, patch, _ = visual["conv1.weight"].shape
-    grid = int(math.isqrt(visual["positional_embedding"].shape[0] - 1))
-    layers = len({m.group(1) for k in visual if (m := re.match(r"transformer\.resblocks\.(\d+)\.", k))})
+    grid = math.isqrt(visual["positional_embedding"].shape[0] - 1)
+    blocks = (re.match(r"transformer\.resblocks\.(\d+)\.", key) for key in visual)
+    layers = len({match.group(1) for match in blocks if match})
     mlp_width = visual["transformer.resblocks.0.mlp.c_fc.weight"].shape[0]
     tower = VisionTransformer(
         image_size=patch * grid, patch_size=patch, width=width, layers=layers, heads=width // 64,
