@@ -91,7 +91,7 @@ class Side:
             "z_dim": settings.z_dim,
             "device": settings.device,
             "round_generated": settings.round_generated,
-            "stats_dim": 2048 if settings.encoder == DEFAULT_ENCODER else None,
+            "stats_dim": None,  # checked below, after the encoder that made them
         }
         count_hint = requested if requested is not None else _preset_count(protocol, role)
         try:  # finite sources open whole, so a protocol can say how many images are missing
@@ -103,6 +103,8 @@ class Side:
         self.stats: StatsFile | None = opened if isinstance(opened, StatsFile) else None
         if self.stats is not None:
             _check_encoder(self.stats.description, self.stats.meta, settings, "statistics")
+            if settings.encoder == DEFAULT_ENCODER and self.stats.path is not None:
+                load_stats(self.stats.path, expected_dim=2048)  # the one dimension message
         self.source: ImageSource | None = None if self.stats else opened
         description = str(getattr(opened, "path", None) or getattr(opened, "description", spec))
         self.description = description
@@ -485,7 +487,7 @@ def compute_stats(
             raise InputError(
                 f"--out {out}: could not be written ({exc.strerror}); choose a writable path"
             ) from None
-        return load_stats(out)
+        return load_stats(out, expected_dim=None)
     return StatsFile(path=None, mu=mu, sigma=sigma, num_images=side.num_images, meta=meta)
 
 
