@@ -162,6 +162,18 @@ def _check_same_network(*sides: Side | None) -> None:
         )
 
 
+def _inception_weights(settings: EvalSettings) -> str | os.PathLike | None:
+    """``--inception-weights``, else ``--encoder-weights``, else ``$GANMETRICS_INCEPTION_WEIGHTS``
+    (read by :func:`resolve_weights_path`), else the file in ``$GANMETRICS_WEIGHTS_DIR``."""
+    from ganmetrics.encoders.weights import weights_dir_file
+    from ganmetrics.inception import ENV_VAR
+
+    explicit = settings.inception_weights or settings.encoder_weights
+    if explicit or os.environ.get(ENV_VAR):
+        return explicit
+    return weights_dir_file(get_encoder(DEFAULT_ENCODER))
+
+
 def _check_encoder(description: str, meta: dict, settings: EvalSettings, what: str) -> None:
     """Refuse statistics or features of another encoder than this run's (one line)."""
     recorded = str(meta.get("encoder") or DEFAULT_ENCODER)
@@ -245,7 +257,7 @@ class Evaluator:
                     s.encoder, s.encoder_weights, s.float64, s.device, s.allow_tf32
                 )
                 return self._network
-            weights = resolve_weights_path(s.inception_weights or s.encoder_weights)
+            weights = resolve_weights_path(_inception_weights(s))
             sha, standard = check_weights(weights)
             self._network = {"encoder": DEFAULT_ENCODER, **network_description(
                 weights, sha, standard, s.float64, s.fast, s.device, allow_tf32=s.allow_tf32
@@ -259,7 +271,7 @@ class Evaluator:
             if s.encoder != DEFAULT_ENCODER:
                 weights = self.network["weights_path"]
             else:
-                weights = resolve_weights_path(s.inception_weights or s.encoder_weights)
+                weights = resolve_weights_path(_inception_weights(s))
             self._extractor = _shared_extractor(
                 str(weights), file_sha256(weights), s.device, s.batch_size, s.float64,
                 s.num_workers, s.compile, s.fast, s.allow_tf32, get_encoder(s.encoder).name,

@@ -34,7 +34,9 @@ def weights(tmp_path_factory):
     }
     for seed, (name, (path, member)) in enumerate(files.items()):
         write_test_weights(name, path, seed=seed, member=member)
-    return {name: path for name, (path, _) in files.items()}
+    yield {name: path for name, (path, _) in files.items()}
+    for path, _ in files.values():  # ~800 MB: not kept with pytest's last three temp folders
+        path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -272,6 +274,21 @@ def test_fid_keeps_meaning_inception_and_is_is_refused():
         EvalSettings(metrics=("is",), encoder="clip-vitl14").validated()
     with pytest.raises(InputError, match="unknown encoder"):
         EvalSettings(encoder="vgg").validated()
+
+
+def test_weights_come_from_the_env_var_or_the_weights_folder(weights, monkeypatch, tmp_path):
+    from ganmetrics.encoders import get_encoder
+    from ganmetrics.encoders.weights import resolve_encoder_weights
+
+    row = get_encoder("clip-vitl14-336")
+    monkeypatch.setenv(row.env_var, str(weights["clip-vitl14-336"]))
+    assert resolve_encoder_weights(row) == weights["clip-vitl14-336"]
+    monkeypatch.delenv(row.env_var)
+    (tmp_path / "ViT-L-14-336px.pt").write_bytes(b"x")
+    monkeypatch.setenv("GANMETRICS_WEIGHTS_DIR", str(tmp_path))
+    assert resolve_encoder_weights(row) == tmp_path / "ViT-L-14-336px.pt"
+    with pytest.raises(InputError, match="not a CLIP weights file"):
+        make_extractor("clip-vitl14-336", device="cpu")
 
 
 def test_missing_weights_is_one_line_naming_file_source_and_test_weights(monkeypatch, tmp_path):

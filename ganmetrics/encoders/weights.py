@@ -4,7 +4,8 @@ Nothing is downloaded: the file is ``--encoder-weights PATH``, else the encoder'
 variable (``GANMETRICS_DINOV2_VITL14_WEIGHTS``), else its official file name in the folder
 ``$GANMETRICS_WEIGHTS_DIR``. Its SHA-256 is recorded in every result and compared with the
 official hashes of the encoder's row (``standard_weights``). Inception keeps its own lookup
-(:mod:`ganmetrics.inception`), unchanged.
+(:mod:`ganmetrics.inception`), unchanged, except that the API also looks for its file in
+``$GANMETRICS_WEIGHTS_DIR`` before downloading.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ def missing_weights_hint(encoder: Encoder) -> str:
     )
 
 
+def weights_dir_file(encoder: Encoder) -> Path | None:
+    """The encoder's official file in ``$GANMETRICS_WEIGHTS_DIR``, if it is there."""
+    folder = os.environ.get(WEIGHTS_DIR_ENV)
+    if not folder:
+        return None
+    found = [Path(folder).expanduser() / name for name in encoder.official_files]
+    return next((path for path in found if path.is_file()), None)
+
+
 def resolve_encoder_weights(encoder: Encoder, path: str | os.PathLike | None = None) -> Path:
     """The weights file of ``encoder``: ``path``, its environment variable, or the weights
     folder; a missing file is refused in one line that says where to get it."""
@@ -34,10 +44,10 @@ def resolve_encoder_weights(encoder: Encoder, path: str | os.PathLike | None = N
     if path is None and os.environ.get(encoder.env_var):
         path, origin = os.environ[encoder.env_var], f"${encoder.env_var}"
     if path is None and os.environ.get(WEIGHTS_DIR_ENV):
+        found = weights_dir_file(encoder)
+        if found is not None:
+            return found
         folder = Path(os.environ[WEIGHTS_DIR_ENV]).expanduser()
-        for name in encoder.official_files:
-            if (folder / name).is_file():
-                return folder / name
         raise InputError(
             f"{folder / encoder.official_files[0]}: {encoder.name} weights not found in "
             f"${WEIGHTS_DIR_ENV}; {missing_weights_hint(encoder)}"
@@ -76,4 +86,5 @@ def check_encoder_weights(encoder: Encoder, path: str | os.PathLike) -> tuple[st
     return sha, standard
 
 
-__all__ = ["check_encoder_weights", "missing_weights_hint", "resolve_encoder_weights"]
+__all__ = ["check_encoder_weights", "missing_weights_hint", "resolve_encoder_weights",
+           "weights_dir_file"]  # fmt: skip
