@@ -418,7 +418,10 @@ def evaluate(
         fake: the same kinds, or a generator: a ``.pt`` export, ``"module:callable"`` taking
             ``(n, seed)``, a callable, or an ``nn.Module`` mapping z to images in [0, 1]
             (generators need ``num_fake``; modules also ``z_dim``).
-        metrics: any of ``fid, is, kid, msssim, prc``; default: the protocol's.
+        metrics: any of ``fid, fd, cmmd, is, kid, msssim, prc``; default: the protocol's. With
+            ``encoder=`` other than ``"inception"`` (``dinov2-vitl14``, ``clip-vitl14``,
+            ``clip-vitl14-336``) the features are that network's: ``fid`` is computed as ``fd``
+            and ``is`` is refused.
         settings: an :class:`EvalSettings`; keyword ``overrides`` replace its fields.
         extractor: a ready :class:`FeatureExtractor` to reuse.
 

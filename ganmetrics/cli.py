@@ -132,7 +132,8 @@ _OPTION_HELP: dict[str, dict[str, Any]] = {
                                  "255x unrounded as compare_gan [default: the protocol's: "
                                  "unrounded for the study's, rounded custom]."),
     "bootstrap": dict(type=int, help="Bootstrap resamples B of the features: confidence "
-                                     "intervals for FID, IS, KID, PR, DC (0: none; seeded by "
+                                     "intervals for FID/FD, IS, KID, PR, DC, CMMD (0: none; "
+                                     "seeded by "
                                      "--seed)."),
     "confidence": dict(type=float, help="Level of the bootstrap intervals."),
     "fid_inf": dict(help="Also FID∞ (Chong & Forsyth 2020): FID extrapolated to N → ∞."),
