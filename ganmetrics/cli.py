@@ -133,8 +133,7 @@ _OPTION_HELP: dict[str, dict[str, Any]] = {
                                  "unrounded for the study's, rounded custom]."),
     "bootstrap": dict(type=int, help="Bootstrap resamples B of the features: confidence "
                                      "intervals for FID/FD, IS, KID, PR, DC, CMMD (0: none; "
-                                     "seeded by "
-                                     "--seed)."),
+                                     "seeded by --seed)."),
     "confidence": dict(type=float, help="Level of the bootstrap intervals."),
     "fid_inf": dict(help="Also FID∞ (Chong & Forsyth 2020): FID extrapolated to N → ∞."),
     "kid_subsets": dict(type=int, help="KID random subsets."),
