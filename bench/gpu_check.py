@@ -12,6 +12,8 @@ still reports what it finished:
    regularizer), plain and, where that script offers them, with ``--amp-bf16`` / ``--compile``.
 4. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision and
    distributed tests).
+5. ``encoders``: images/s, peak GPU memory and batch-of-1 agreement of the DINOv2 and CLIP
+   ViT-L/14 encoders of ``ganmetrics.encoders`` (issue #16).
 
 ``--cpu`` runs every stage at tiny sizes on the CPU, to check the script, not to measure.
 Weights: ``$GANMETRICS_INCEPTION_WEIGHTS`` if set, else seeded random weights (same cost).
@@ -249,6 +251,14 @@ def markdown(results: dict) -> str:
         header = ["features", "torch-fidelity img/s", "ganmetrics img/s", "speed-up",
                   "torch-fidelity vs float64", "ganmetrics vs float64"]  # fmt: skip
         lines += _table(header, feature_rows)
+    encoder_rows = [[f"{name} ({row['member']})", f"{row['images_per_s']:.4g}",
+                     "" if row["peak_gpu_mib"] is None else f"{row['peak_gpu_mib']:.0f}",
+                     f"{row['batch1_max_abs_diff']:.1e}"]
+                    for name, row in results.get("encoders", {}).items()
+                    if isinstance(row, dict) and "images_per_s" in row]  # fmt: skip
+    if encoder_rows:
+        lines += _table(["encoder", "img/s", "peak GPU MiB", "batch-of-1 max abs diff"],
+                        encoder_rows)  # fmt: skip
     e2e = results.get("end_to_end", {})
     if "ganmetrics_cold_s" in e2e:
         rows = [
@@ -271,11 +281,49 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def measure_encoders(args, device: torch.device, workdir: Path) -> dict:
+    """Issue #16: images/s and peak memory of each encoder of the table on this device (ViT-L/14
+    rows on a GPU, the small members on the CPU smoke run), random weights in the official
+    formats, exact float32; and whether a batch of 1 gives the features of a full batch."""
+    from ganmetrics.encoders import make_extractor, write_test_weights
+
+    official = {"dinov2-vitl14": ("vitl14", ".pth"), "clip-vitl14": ("ViT-L-14", ".safetensors"),
+                "clip-vitl14-336": ("ViT-L-14-336", ".pt")}  # fmt: skip
+    small = {"dinov2-vitl14": "vits14", "clip-vitl14": "ViT-B-32", "clip-vitl14-336": "ViT-B-32"}
+    num = 2048 if device.type == "cuda" else 4
+    images = image_set(num, 64, seed=16)
+    rows = {}
+    for name, (member, suffix) in official.items():
+        member = member if device.type == "cuda" else small[name]
+        weights = workdir / f"{name}{suffix}"
+        write_test_weights(name, weights, seed=0, member=member)
+        extractor = make_extractor(name, weights, device=str(device), batch_size=args.batch_size)
+        source = ArraySource(images)
+        extractor.extract(ArraySource(images[: args.batch_size]))  # warm-up
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        synchronize(device)
+        start = time.perf_counter()
+        features = extractor.extract(source).pool3
+        synchronize(device)
+        seconds = time.perf_counter() - start
+        alone = np.concatenate([next(extractor.features_of_batches([images[i : i + 1]]))[0]
+                                for i in range(4)])  # fmt: skip
+        rows[name] = {
+            "member": member, "images": num, "images_per_s": num / seconds,
+            "peak_gpu_mib": (torch.cuda.max_memory_allocated(device) / 2**20
+                             if device.type == "cuda" else None),
+            "batch1_max_abs_diff": float(np.abs(alone - features[:4]).max()),
+        }  # fmt: skip
+        del extractor
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpu", action="store_true", help="tiny sizes on the CPU (smoke test)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
-    parser.add_argument("--stages", default="features,end_to_end,trainer,tests")
+    parser.add_argument("--stages", default="features,end_to_end,trainer,tests,encoders")
     args = parser.parse_args(argv)
     device = torch.device("cpu" if args.cpu or not torch.cuda.is_available() else "cuda")
     gpu = device.type == "cuda"
@@ -312,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             "end_to_end": lambda: measure_end_to_end(weights, args, device, workdir),
             "trainer": lambda: measure_trainer(args, device, workdir),
             "tests": lambda: run_tests(args),
+            "encoders": lambda: measure_encoders(args, device, workdir),
         }
         for name in args.stages.split(","):
             start = time.perf_counter()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check of issue #6: features vs torch-fidelity (10k images, 32 and 128 px, TF32 off/on,
 # errors vs float64), end-to-end `ganmetrics fid` vs `fidelity` (cold / warm cache), trainer ms per
-# iteration (bench/bench_train.py), and the CUDA tests. At most ~8 minutes on one GPU.
+# iteration (bench/bench_train.py), the CUDA tests and the ViT-L/14 encoders (issue #16). At most
+# ~9 minutes on one GPU.
 #
 #     bench/gpu_check.sh            # on a GPU machine: bench/results/gpu_check.{json,md}
 #     bench/gpu_check.sh --cpu      # smoke run at tiny sizes on the CPU (checks the script only)

@@ -5,6 +5,8 @@ The public API::
     ganmetrics.evaluate(real, fake, metrics=("fid", "is", "kid"))
     ganmetrics.fid(real, fake)
     ganmetrics.compute_stats(source, "stats.npz")
+    ganmetrics.evaluate(real, fake, ("fd", "cmmd"), encoder="clip-vitl14-336")
+    ganmetrics.compute_features(source, "feats.npz", encoder="dinov2-vitl14")
     ganmetrics.evaluate_reconstruction("generator.pt", "test_images/")
     ganmetrics.FeatureExtractor(weights=None, device=None)
 
@@ -25,8 +27,13 @@ from ganmetrics.version import __version__
 _EXPORTS = {
     "EvalSettings": "ganmetrics.settings",
     "Evaluator": "ganmetrics.api",
+    "compute_features": "ganmetrics.api",
     "compute_stats": "ganmetrics.api",
     "evaluate": "ganmetrics.api",
+    "ENCODERS": "ganmetrics.encoders",
+    "ENCODER_TABLE": "ganmetrics.encoders",
+    "EncoderExtractor": "ganmetrics.encoders.extractor",
+    "make_extractor": "ganmetrics.encoders",
     "evaluate_reconstruction": "ganmetrics.api",
     "fid": "ganmetrics.api",
     "FeatureExtractor": "ganmetrics.features",
@@ -42,8 +49,11 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ENCODERS",
+    "ENCODER_TABLE",
     "METRICS",
     "METRIC_TABLE",
+    "EncoderExtractor",
     "EvalSettings",
     "Evaluator",
     "FeatureExtractor",
@@ -52,19 +62,30 @@ __all__ = [
     "InputError",
     "StatsFile",
     "__version__",
+    "compute_features",
     "compute_stats",
     "evaluate",
     "evaluate_reconstruction",
     "fid",
     "load_stats",
+    "make_extractor",
     "open_source",
     "run_demo",
     "save_stats",
 ]
 
 if TYPE_CHECKING:
-    from ganmetrics.api import Evaluator, compute_stats, evaluate, evaluate_reconstruction, fid
+    from ganmetrics.api import (
+        Evaluator,
+        compute_features,
+        compute_stats,
+        evaluate,
+        evaluate_reconstruction,
+        fid,
+    )
     from ganmetrics.demo import run_demo
+    from ganmetrics.encoders import ENCODER_TABLE, ENCODERS, make_extractor
+    from ganmetrics.encoders.extractor import EncoderExtractor
     from ganmetrics.features import FeatureExtractor, Features
     from ganmetrics.metrics import METRIC_TABLE, METRICS
     from ganmetrics.settings import EvalSettings

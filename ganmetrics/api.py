@@ -24,7 +24,9 @@ import numpy as np
 from ganmetrics import cache as feature_cache
 from ganmetrics import distributed
 from ganmetrics.atomic import ensure_writable_dir
+from ganmetrics.encoders import DEFAULT_ENCODER, get_encoder, make_extractor
 from ganmetrics.errors import InputError
+from ganmetrics.feature_file import is_feature_file, load_feature_file, save_feature_file
 from ganmetrics.features import (
     FeatureExtractor,
     Features,
@@ -89,6 +91,10 @@ class Side:
 
     def __init__(self, role: str, spec: Any, settings: EvalSettings, requested: int | None):
         self.role = role
+        self.feature_meta: dict[str, Any] | None = None
+        if is_feature_file(spec):
+            self._open_feature_file(spec, settings, requested)
+            return
         protocol = get_protocol(settings.protocol)
         options = {
             "value_range": settings.value_range,
@@ -97,6 +103,7 @@ class Side:
             "z_dim": settings.z_dim,
             "device": settings.device,
             "round_generated": settings.round_generated,
+            "stats_dim": None,  # checked below, after the encoder that made them
         }
         count_hint = requested if requested is not None else _preset_count(protocol, role)
         try:  # finite sources open whole, so a protocol can say how many images are missing
@@ -106,6 +113,10 @@ class Side:
                 raise
             opened = open_source(spec, num=count_hint, **options)  # generators need a count
         self.stats: StatsFile | None = opened if isinstance(opened, StatsFile) else None
+        if self.stats is not None:
+            _check_encoder(self.stats.description, self.stats.meta, settings, "statistics")
+            if settings.encoder == DEFAULT_ENCODER and self.stats.path is not None:
+                load_stats(self.stats.path, expected_dim=2048)  # the one dimension message
         self.source: ImageSource | None = None if self.stats else opened
         description = str(getattr(opened, "path", None) or getattr(opened, "description", spec))
         self.description = description
@@ -123,9 +134,26 @@ class Side:
         self.from_cache = False
         self.captured: np.ndarray | None = None  # first images, kept for MS-SSIM
 
+    def _open_feature_file(self, spec: Any, settings: EvalSettings, requested: int | None):
+        """Per-image features written by ``ganmetrics features``: no network runs for them."""
+        features, meta = load_feature_file(spec)
+        self.description = os.fspath(spec)
+        _check_encoder(self.description, meta, settings, "features")
+        if requested is not None and requested > len(features):
+            raise InputError(f"{self.description}: holds {len(features)} feature vectors, "
+                             f"{requested} requested; lower --num")  # fmt: skip
+        self.features = features if requested is None else features.head(requested)
+        self.num_images = len(self.features)
+        self.feature_meta = meta
+        self.stats, self.source, self.captured = None, None, None
+        self.weights_sha256 = meta.get("weights_sha256")
+        self.from_cache = False
+
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {"source": self.description, "num_images": self.num_images}
-        if self.source is not None:
+        if self.feature_meta is not None:
+            info["feature_file_meta"] = self.feature_meta
+        elif self.source is not None:
             info["fingerprint"] = self.source.fingerprint()
             info["features_from_cache"] = self.from_cache
         else:
@@ -133,15 +161,57 @@ class Side:
         return info
 
 
+def _check_same_network(*sides: Side | None) -> None:
+    """Refuse per-image features of two different weights files (a feature file against images
+    or against another feature file)."""
+    found = {side.description: side.weights_sha256 for side in sides
+             if side is not None and side.features is not None and side.weights_sha256}  # fmt: skip
+    if len(set(found.values())) > 1:
+        (first, sha1), (second, sha2) = list(found.items())[:2]
+        raise InputError(
+            f"{first}: features of weights {sha1[:12]}…, but {second} has {sha2[:12]}…; "
+            "compute both with the same --encoder and weights file"
+        )
+
+
+def _inception_weights(settings: EvalSettings) -> str | os.PathLike | None:
+    """``--inception-weights``, else ``--encoder-weights``, else ``$GANMETRICS_INCEPTION_WEIGHTS``
+    (read by :func:`resolve_weights_path`), else the file in ``$GANMETRICS_WEIGHTS_DIR``."""
+    from ganmetrics.encoders.weights import weights_dir_file
+    from ganmetrics.inception import ENV_VAR
+
+    explicit = settings.inception_weights or settings.encoder_weights
+    if explicit or os.environ.get(ENV_VAR):
+        return explicit
+    return weights_dir_file(get_encoder(DEFAULT_ENCODER))
+
+
+def _check_encoder(description: str, meta: dict, settings: EvalSettings, what: str) -> None:
+    """Refuse statistics or features of another encoder than this run's (one line)."""
+    recorded = str(meta.get("encoder") or DEFAULT_ENCODER)
+    if recorded != get_encoder(settings.encoder).name:
+        raise InputError(
+            f"{description}: {what} of the {recorded} encoder, but this run uses --encoder "
+            f"{settings.encoder}; pass --encoder {recorded} or recompute them with "
+            f"--encoder {settings.encoder}"
+        )
+
+
 @functools.lru_cache(maxsize=2)
 def _shared_extractor(
     weights: str, weights_sha256: str, device: str | None, batch_size: int | None, float64: bool,
     num_workers: int | None, compile: bool, fast: bool, allow_tf32: bool,
+    encoder: str = DEFAULT_ENCODER,
 ) -> FeatureExtractor:  # fmt: skip
     """One network per configuration and process: repeated evaluations skip loading and folding.
 
     ``weights_sha256`` is part of the key so that a replaced weights file is loaded afresh.
     """
+    if encoder != DEFAULT_ENCODER:
+        return make_extractor(
+            encoder, weights, device=device, batch_size=batch_size, float64=float64,
+            num_workers=num_workers, compile=compile, allow_tf32=allow_tf32,
+        )  # fmt: skip
     return FeatureExtractor(
         weights=weights, device=device, batch_size=batch_size, float64=float64,
         num_workers=num_workers, compile=compile, fast=fast, allow_tf32=allow_tf32,
@@ -192,21 +262,31 @@ class Evaluator:
         """Weights hash and network variant, known without loading the network (cache hits)."""
         if self._network is None:
             s = self.settings
-            weights = resolve_weights_path(s.inception_weights)
+            if s.encoder != DEFAULT_ENCODER:
+                from ganmetrics.encoders.extractor import describe_encoder
+
+                self._network = describe_encoder(
+                    s.encoder, s.encoder_weights, s.float64, s.device, s.allow_tf32
+                )
+                return self._network
+            weights = resolve_weights_path(_inception_weights(s))
             sha, standard = check_weights(weights)
-            self._network = network_description(
+            self._network = {"encoder": DEFAULT_ENCODER, **network_description(
                 weights, sha, standard, s.float64, s.fast, s.device, allow_tf32=s.allow_tf32
-            )
+            )}  # fmt: skip
         return self._network
 
     @property
     def extractor(self) -> FeatureExtractor:
         if self._extractor is None:
             s = self.settings
-            weights = resolve_weights_path(s.inception_weights)
+            if s.encoder != DEFAULT_ENCODER:
+                weights = self.network["weights_path"]
+            else:
+                weights = resolve_weights_path(_inception_weights(s))
             self._extractor = _shared_extractor(
                 str(weights), file_sha256(weights), s.device, s.batch_size, s.float64,
-                s.num_workers, s.compile, s.fast, s.allow_tf32,
+                s.num_workers, s.compile, s.fast, s.allow_tf32, get_encoder(s.encoder).name,
             )  # fmt: skip
         return self._extractor
 
@@ -259,6 +339,12 @@ class Evaluator:
                 f"{', '.join(from_stats)} only; pass the generated images for "
                 f"{', '.join(beyond_stats)}"
             )
+        pixel_metrics = [row.name for row in rows if row.needs_fake == "pixels"]
+        if fake_side.feature_meta is not None and pixel_metrics:
+            raise InputError(
+                f"{fake_side.description}: a feature file holds no images, which "
+                f"{', '.join(pixel_metrics)} need; pass the generated images"
+            )
         for row in rows:
             if row.check is not None:
                 row.check(real_side, fake_side, s)
@@ -268,6 +354,7 @@ class Evaluator:
             real_side.features = self.features(real_side)
         if fake_side.source is not None and any(row.needs_fake != "pixels" for row in rows):
             fake_side.features = self.features(fake_side, capture=kept)
+        _check_same_network(real_side, fake_side)
 
         result: dict[str, Any] = {}
         notes: list[str] = []
@@ -278,6 +365,11 @@ class Evaluator:
                 notes.extend(row.notes(values, real_side, fake_side, s))
             if s.bootstrap and row.intervals is not None:
                 result.update(row.intervals(real_side, fake_side, s))
+        if self._network is None:  # no network ran: the feature files say what made them
+            for side in (real_side, fake_side):
+                if side is not None and side.feature_meta is not None:
+                    self._network = dict(side.feature_meta.get("network", {}))
+                    break
         result["meta"] = self._meta(real_side, fake_side, started)
         if notes:
             result["meta"]["notes"] = notes
@@ -338,7 +430,10 @@ def evaluate(
         fake: the same kinds, or a generator: a ``.pt`` export, ``"module:callable"`` taking
             ``(n, seed)``, a callable, or an ``nn.Module`` mapping z to images in [0, 1]
             (generators need ``num_fake``; modules also ``z_dim``).
-        metrics: any of ``fid, is, kid, msssim, prc``; default: the protocol's.
+        metrics: any of ``fid, fd, cmmd, is, kid, msssim, prc``; default: the protocol's. With
+            ``encoder=`` other than ``"inception"`` (``dinov2-vitl14``, ``clip-vitl14``,
+            ``clip-vitl14-336``) the features are that network's: ``fid`` is computed as ``fd``
+            and ``is`` is refused.
         settings: an :class:`EvalSettings`; keyword ``overrides`` replace its fields.
         extractor: a ready :class:`FeatureExtractor` to reuse.
 
@@ -391,7 +486,10 @@ def compute_stats(
         raise InputError(
             f"{side.description}: is already a stats file; pass images to compute stats"
         )
-    side.features = evaluator.features(side)
+    if side.feature_meta is None:
+        side.features = evaluator.features(side)
+    elif evaluator._network is None:
+        evaluator._network = dict(side.feature_meta.get("network", {}))
     mu, sigma = feature_statistics(side.features.pool3)
     meta = {
         "ganmetrics_version": __version__,
@@ -401,7 +499,7 @@ def compute_stats(
         "environment": _environment(),
         **evaluator.network,
     }
-    fingerprint = side.source.fingerprint() or ""
+    fingerprint = (side.source.fingerprint() if side.source is not None else None) or ""
     if out is not None and distributed.is_primary():
         try:
             save_stats(
@@ -418,8 +516,45 @@ def compute_stats(
             raise InputError(
                 f"--out {out}: could not be written ({exc.strerror}); choose a writable path"
             ) from None
-        return load_stats(out)
+        return load_stats(out, expected_dim=None)
     return StatsFile(path=None, mu=mu, sigma=sigma, num_images=side.num_images, meta=meta)
+
+
+def compute_features(
+    source: Any,
+    out: str | os.PathLike | None = None,
+    *,
+    settings: EvalSettings | None = None,
+    extractor: FeatureExtractor | None = None,
+    **overrides: Any,
+) -> tuple[Features, dict[str, Any]]:
+    """Per-image features of ``source`` under ``settings.encoder``, with their provenance; written
+    to ``out`` (an ``.npz`` that ``eval --real/--fake`` accept) if given.
+
+    Returns ``(features, meta)``: ``features.pool3`` holds the (N, D) vectors (Inception: pool3,
+    with ``features.logits``); ``meta`` the encoder, weights, source and settings.
+    """
+    resolved = dataclasses.replace(settings or EvalSettings(), **overrides).validated()
+    if out is not None:
+        check_writable(out)
+    evaluator = Evaluator(resolved, extractor)
+    side = Side("real", source, resolved, resolved.num_real)
+    if side.source is None:
+        raise InputError(f"{side.description}: holds no images; pass a folder, zip or array file")
+    features = evaluator.features(side)
+    meta = {
+        "encoder": get_encoder(resolved.encoder).name,
+        "weights_sha256": evaluator.network["weights_sha256"],
+        "network": evaluator.network,
+        "n": side.num_images,
+        "source": side.describe(),
+        "settings": resolved.to_dict(),
+        "ganmetrics_version": __version__,
+        "environment": _environment(),
+    }
+    if out is not None and distributed.is_primary():
+        save_feature_file(out, features, meta)
+    return features, meta
 
 
 def evaluate_reconstruction(
@@ -485,6 +620,7 @@ __all__ = [
     "EvalSettings",
     "Evaluator",
     "check_writable",
+    "compute_features",
     "compute_stats",
     "evaluate",
     "evaluate_reconstruction",

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from ganmetrics.encoders.table import ENCODER_TABLE, ENCODERS
 from ganmetrics.errors import InputError
 from ganmetrics.kid import KID_ESTIMATORS
 from ganmetrics.metrics import METRIC_TABLE, METRICS, interval_key, real_side_metrics
@@ -97,6 +98,12 @@ _OPTION_HELP: dict[str, dict[str, Any]] = {
                               help="Inception weights file (default: "
                                    "$GANMETRICS_INCEPTION_WEIGHTS, else torch-fidelity's "
                                    "download)."),
+    "encoder": dict(type=click.Choice(list(ENCODERS)),
+                    help="Feature space: inception (the paper's), dinov2-vitl14 (FD_DINOv2), "
+                         "clip-vitl14, clip-vitl14-336 (CMMD's); see docs/protocol.md."),
+    "encoder_weights": dict(type=click.Path(dir_okay=False),
+                            help="Weights file of --encoder (default: its $GANMETRICS_<NAME>_"
+                                 "WEIGHTS, else $GANMETRICS_WEIGHTS_DIR); never downloaded."),
     "device": dict(help="cuda or cpu (default: cuda when available)."),
     "batch_size": dict(type=int, help="Images per forward pass [default: 256 on CUDA, 64 on CPU]."),
     "float64": dict(help="Run the network in float64."),
@@ -125,8 +132,8 @@ _OPTION_HELP: dict[str, dict[str, Any]] = {
                                  "255x unrounded as compare_gan [default: the protocol's: "
                                  "unrounded for the study's, rounded custom]."),
     "bootstrap": dict(type=int, help="Bootstrap resamples B of the features: confidence "
-                                     "intervals for FID, IS, KID, PR, DC (0: none; seeded by "
-                                     "--seed)."),
+                                     "intervals for FID/FD, IS, KID, PR, DC, CMMD (0: none; "
+                                     "seeded by --seed)."),
     "confidence": dict(type=float, help="Level of the bootstrap intervals."),
     "fid_inf": dict(help="Also FID∞ (Chong & Forsyth 2020): FID extrapolated to N → ∞."),
     "kid_subsets": dict(type=int, help="KID random subsets."),
@@ -143,8 +150,8 @@ SOURCE_FIELDS = ("value_range", "resize", "z_dim", "seed", "num_workers", "round
 INTERVAL_FIELDS = ("bootstrap", "confidence")
 #: Options of every command that runs the Inception network.
 NETWORK_FIELDS = (
-    "inception_weights", "device", "batch_size", "float64", "allow_tf32", "compile", "fast",
-    "cache", "progress",
+    "encoder", "encoder_weights", "inception_weights", "device", "batch_size", "float64",
+    "allow_tf32", "compile", "fast", "cache", "progress",
 )  # fmt: skip
 
 
@@ -164,6 +171,8 @@ def _settings(kwargs: dict[str, Any]) -> dict[str, Any]:
 _EXTRA_ROWS = (
     ("FID∞", "{fid_infinity[value]:.4f} (slope {fid_infinity[slope]:.4g}, fit residual "
              "{fid_infinity[residual]:.3g})"),
+    ("FD∞", "{fd_infinity[value]:.4f} (slope {fd_infinity[slope]:.4g}, fit residual "
+            "{fd_infinity[residual]:.3g})"),
     ("Reconstruction MSE", "{recon_mse:.6f} ± {recon_std:.6f}"),
 )  # fmt: skip
 
@@ -174,6 +183,9 @@ def _row_label(label: str, fmt: str, meta: dict[str, Any]) -> str:
 
     if _format_keys(fmt) == ["fid"] and meta.get("n_fake"):
         return fid_label(meta["n_fake"])
+    if _format_keys(fmt) == ["fd"] and meta.get("n_fake"):
+        space = ENCODER_TABLE[meta.get("encoder") or "inception"].space
+        return fid_label(meta["n_fake"]).replace("FID", f"FD_{space}")
     return label
 
 
@@ -313,6 +325,7 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
         *(NETWORK_FIELDS if network else ("device",)), *(f for row in rows for f in row.options),
         *(INTERVAL_FIELDS if intervals else ()),
     ]  # fmt: skip
+    fields = list(dict.fromkeys(fields))  # fid and fd share --fid-inf
 
     def command(real=None, fake=None, as_json=False, out=None, expect=None, **kwargs):
         from ganmetrics.api import check_writable, evaluate
@@ -386,7 +399,7 @@ for _name, _metric in METRIC_TABLE.items():
                                                     "generator).")  # fmt: skip
 @_options((*SOURCE_FIELDS, *NETWORK_FIELDS))
 def stats(source, out, reference, data_dir, image_size, **kwargs):
-    """Write Inception statistics of SOURCE (or of a --reference set) to an .npz."""
+    """Write feature statistics (Inception, or --encoder's) of SOURCE (or a --reference set)."""
     from ganmetrics.api import compute_stats
     from ganmetrics.sources import stats_path
 
@@ -453,16 +466,53 @@ def recon(as_json, out, **kwargs):
 )
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True)
-def make_test_weights(path, seed):
-    """Write seeded RANDOM Inception weights (offline tests and demos only).
+@click.option(
+    "--encoder",
+    type=click.Choice(list(ENCODERS)),
+    default="inception",
+    show_default=True,
+    help="Whose official file format to write.",
+)
+@click.option("--member", default=None,
+              help="A smaller network of the family, for fast tests: vits14/vitb14 (dinov2), "
+                   "ViT-B-32 (clip). Default: the encoder's own.")  # fmt: skip
+def make_test_weights(path, seed, encoder, member):
+    """Write seeded RANDOM weights of --encoder in its official format (offline tests only).
 
     Scores computed with them are internally consistent but not comparable with any paper;
     every result records standard_weights=false.
     """
-    from ganmetrics.inception import make_random_inception_weights
+    from ganmetrics.encoders import write_test_weights
 
-    _run(lambda: make_random_inception_weights(path, seed=seed))
-    click.echo(f"wrote {path} (random weights: NOT the standard Inception network)")
+    _run(lambda: write_test_weights(encoder, path, seed=seed, member=member))
+    click.echo(f"wrote {path} (random weights: NOT the standard {encoder} network)")
+
+
+@main.command()
+@click.argument("source", required=False)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(),
+    default=None,
+    help="Output .npz: per-image features and their provenance. [required]",
+)
+@click.option("--num", type=int, default=None, help="Use the first N images (N draws from a "
+                                                    "generator).")  # fmt: skip
+@_options((*SOURCE_FIELDS, *NETWORK_FIELDS))
+def features(source, out, num, **kwargs):
+    """Write the per-image features of SOURCE under --encoder to an .npz (eval reads it)."""
+    from ganmetrics.api import compute_features
+
+    def action():
+        if out is None:
+            raise InputError("features: --out is required: name the .npz to write (-o feats.npz)")
+        if source is None:
+            raise InputError("features: pass SOURCE: a folder, zip, .npy/.npz or a generator")
+        found, meta = compute_features(source, out, num=num, **_settings(kwargs))
+        click.echo(f"wrote {out}: {meta['encoder']} features {found.pool3.shape}")
+
+    _run(action)
 
 
 @main.command(short_help="Every metric on built-in images: a mode-dropping 'generator' vs 'real'")

@@ -81,7 +81,7 @@ def _check_same_weights(*sides: Side) -> None:
     if len(set(hashes.values())) > 1:
         stats_side = next(s for s in sides if s.stats is not None)
         raise InputError(
-            f"{stats_side.description}: statistics were computed with Inception weights "
+            f"{stats_side.description}: statistics were computed with weights "
             f"{hashes[stats_side.description][:12]}…, this run uses "
             f"{next(v for k, v in hashes.items() if k != stats_side.description)[:12]}…; "
             "recompute the stats with the same weights"
@@ -112,6 +112,48 @@ def _fid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
     return result
 
 
+def _fd(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
+    """FID's estimator on the features of ``settings.encoder`` (FD_DINOv2: Stein et al. 2023)."""
+    dims = {s.description: (s.stats.dim if s.stats is not None else s.features.pool3.shape[1])
+            for s in (real, fake)}  # fmt: skip
+    if len(set(dims.values())) > 1:
+        raise InputError(
+            f"{real.description}: {dims[real.description]}-d features against "
+            f"{dims[fake.description]}-d of {fake.description}; compute both with the same "
+            "--encoder and weights"
+        )
+    result = _fid(real, fake, settings)
+    renamed = {"fd": result.pop("fid")}
+    if "fid_infinity" in result:
+        renamed["fd_infinity"] = result.pop("fid_infinity")
+    return renamed
+
+
+def _fd_intervals(real: Side, fake: Side, settings: EvalSettings) -> dict[str, dict]:
+    found = _fid_intervals(real, fake, settings)
+    return {interval_key("fd"): found[interval_key("fid")]} if found else {}
+
+
+def _cmmd(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
+    from ganmetrics.cmmd import cmmd
+
+    return {"cmmd": cmmd(real.features.pool3, fake.features.pool3)}
+
+
+def _cmmd_intervals(real: Side, fake: Side, settings: EvalSettings) -> dict[str, dict]:
+    from ganmetrics.cmmd import cmmd_interval
+
+    interval = cmmd_interval(real.features.pool3, fake.features.pool3,
+                             **_bootstrap_options(settings))  # fmt: skip
+    return {interval_key("cmmd"): interval.to_dict()}
+
+
+def _cmmd_notes(result: dict[str, Any], real: Side, fake: Side, settings: EvalSettings) -> list:
+    if settings.encoder == "clip-vitl14-336":
+        return []
+    return [f"CMMD as published uses --encoder clip-vitl14-336; this one is on {settings.encoder}"]
+
+
 def _check_fid_infinity(real: Side, fake: Side, settings: EvalSettings) -> None:
     """FID∞ subsamples the generated features: refuse a stats file or too few images early."""
     if not settings.fid_inf:
@@ -121,10 +163,10 @@ def _check_fid_infinity(real: Side, fake: Side, settings: EvalSettings) -> None:
             f"{fake.description}: --fid-inf subsamples per-image generated features, which a "
             "stats file does not hold; pass the generated images"
         )
-    from ganmetrics.features import POOL3_DIM
+    from ganmetrics.encoders import get_encoder
     from ganmetrics.fid_infinity import default_sizes
 
-    default_sizes(fake.num_images, POOL3_DIM)
+    default_sizes(fake.num_images, get_encoder(settings.encoder).dim)
 
 
 def _fid_intervals(real: Side, fake: Side, settings: EvalSettings) -> dict[str, dict]:
@@ -254,6 +296,18 @@ METRIC_TABLE: dict[str, Metric] = {
         needs_real_images=True, needs_real_features=False, needs_fake="statistics",
         compute=_fid, keys=("fid",), options=("fid_inf",), rows=(("FID", "{fid:.4f}"),),
         check=_check_fid_infinity, intervals=_fid_intervals,
+    ),
+    "fd": Metric(
+        "fd", "Fréchet distance in the --encoder's space (FD_DINOv2: Stein et al. 2023).",
+        needs_real_images=True, needs_real_features=False, needs_fake="statistics",
+        compute=_fd, keys=("fd",), options=("fid_inf",), rows=(("FD", "{fd:.4f}"),),
+        check=_check_fid_infinity, intervals=_fd_intervals,
+    ),
+    "cmmd": Metric(
+        "cmmd", "CMMD: Gaussian MMD of CLIP embeddings (Jayasumana et al. 2024).",
+        needs_real_images=True, needs_real_features=True, needs_fake="features",
+        compute=_cmmd, keys=("cmmd",), rows=(("CMMD", "{cmmd:.4f}"),),
+        notes=_cmmd_notes, intervals=_cmmd_intervals,
     ),
     "is": Metric(
         "is", "Inception Score (Salimans et al. 2016).",

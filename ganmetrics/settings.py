@@ -50,6 +50,8 @@ class EvalSettings:
     num_fake: int | None = None
     seed: int = 0  # generator sampling
     inception_weights: str | None = None
+    encoder: str = "inception"  # a name of ganmetrics.encoders.ENCODER_TABLE
+    encoder_weights: str | None = None  # its weights file (Inception: as inception_weights)
     device: str | None = None
     batch_size: int | None = None  # None: 256 on CUDA, 64 on the CPU (features.DEFAULT_BATCH_SIZE)
     float64: bool = False
@@ -80,6 +82,7 @@ class EvalSettings:
         """Resolve the protocol's defaults and refuse impossible settings with the reason."""
         protocol = get_protocol(self.protocol)
         metrics = tuple(self.metrics) if self.metrics else protocol.metrics
+        metrics = _metrics_for_encoder(metrics, self.encoder, explicit=bool(self.metrics))
         estimators = {
             name: getattr(protocol, name) if getattr(self, name) is None else getattr(self, name)
             for name in ("is_splits", "kid_estimator", "round_generated")
@@ -145,6 +148,24 @@ class EvalSettings:
             key: list(value) if isinstance(value, tuple) else value
             for key, value in dataclasses.asdict(self).items()
         }
+
+
+def _metrics_for_encoder(metrics: tuple[str, ...], encoder: str, explicit: bool) -> tuple:
+    """``fid`` keeps meaning Inception: with another encoder it is asked as ``fd`` (FD in that
+    space); IS needs Inception's class logits, so it is refused (dropped from a protocol's
+    defaults)."""
+    from ganmetrics.encoders.table import DEFAULT_ENCODER, get_encoder
+
+    name = get_encoder(encoder).name
+    if name == DEFAULT_ENCODER:
+        return metrics
+    if "is" in metrics and explicit:
+        raise InputError(
+            f"--metrics is: the Inception Score needs Inception's class logits, which "
+            f"--encoder {name} has not; drop is or use --encoder inception"
+        )
+    renamed = ["fd" if m == "fid" else m for m in metrics if m != "is"]
+    return tuple(dict.fromkeys(renamed))
 
 
 def _parse_resize(value: Any) -> Any:
