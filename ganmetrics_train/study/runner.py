@@ -22,6 +22,7 @@ from typing import Any
 from ganmetrics_train.study import bandit
 from ganmetrics_train.study.grid import (
     BANDIT_STAGE,
+    GIVEN_STAGE,
     GRID_STAGE,
     RANDOM_STAGE,
     derived_seed,
@@ -113,6 +114,8 @@ class StudyRunner:
         spec, protocol = self.spec, self.spec.protocol
         for position, variant in enumerate(spec.variants):
             self.store.add_variant(variant.name, variant.label, position, variant.values)
+            if protocol.settings:
+                self._add(variant, GIVEN_STAGE, 0, list(protocol.settings))
             if protocol.grid:
                 settings = grid_settings(variant.penalty)
                 self._add(variant, GRID_STAGE, 0, [(s.name, s.values) for s in settings])
@@ -201,7 +204,10 @@ class StudyRunner:
                 if result["status"] != "done":
                     self.log(f"trial {trial_id} {result['status']}: {result.get('error')}")
             finished = len(self.store.trials(statuses=FINISHED_STATUSES))
-            self.log(f"{finished} trials finished ({finished - total_before} in this run)")
+            self.log(
+                f"{finished}/{self.spec.planned_trials()} trials finished "
+                f"({finished - total_before} in this run)"
+            )
             self._submit_ready()
         trials = self.store.trials()
         by_status: dict[str, int] = {}
