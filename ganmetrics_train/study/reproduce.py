@@ -57,7 +57,7 @@ def reproduce_spec(
     fixed = {k: v for k, v in preset.settings.items() if k in MODEL_KEYS}
     fixed.update(overrides)
     values = preset.settings
-    setting = {"name": preset.name, **{k: values[k] for k in ("lr", "beta1", "beta2", "n_disc")}}
+    setting = {k: values[k] for k in ("lr", "beta1", "beta2", "n_disc")}
     if values.get("lambda_") is not None:
         setting["lambda"] = values["lambda_"]
     data = {
