@@ -35,6 +35,17 @@ class StudyInputError(click.ClickException):
         click.echo(f"error: {self.message}", err=True, file=file)
 
 
+class StudyStopped(click.ClickException):
+    """The study stopped on SIGINT/SIGTERM: one line, exit code 128 + the signal number."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"ganmetrics-train study: {self.message}", err=True, file=file)
+
+
 def _one_line_errors(function: Callable) -> Callable:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -95,7 +106,7 @@ def _run_on_ray(spec: Any, out: str, engine_flags: dict[str, Any]) -> Any:
         os.environ["GANMETRICS_INCEPTION_WEIGHTS"] = os.path.abspath(weights)
 
     from ganmetrics_train.study.engine import RayEngine
-    from ganmetrics_train.study.runner import run_study
+    from ganmetrics_train.study.runner import StudyInterrupted, run_study
 
     cpus, gpus = engine_flags["cpus_per_trial"], engine_flags["gpus_per_trial"]
     engine = RayEngine(
@@ -107,6 +118,8 @@ def _run_on_ray(spec: Any, out: str, engine_flags: dict[str, Any]) -> Any:
     click.echo(engine.describe(), err=True)
     try:
         outcome = run_study(spec, out, engine, retry_failed=engine_flags["retry_failed"])
+    except StudyInterrupted as exc:
+        raise StudyStopped(str(exc), exc.exit_code) from None
     finally:
         engine.close()
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.by_status.items()))
