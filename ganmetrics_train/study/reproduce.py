@@ -16,6 +16,7 @@ range of the seeds), which is why the table shows the seeds' spread beside it.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,14 @@ import numpy as np
 
 from ganmetrics.atomic import atomic_write, write_json
 from ganmetrics.errors import InputError
-from ganmetrics_train.config import normalize_overrides
+from ganmetrics_train.config import config_from_dict, normalize_overrides, resolve_config
 from ganmetrics_train.presets import PRESETS, Preset
-from ganmetrics_train.study.spec import PROTOCOL_FIELDS, StudySpec, parse_study
+from ganmetrics_train.study.spec import (
+    OPERATIONAL_FIXED,
+    PROTOCOL_FIELDS,
+    StudySpec,
+    parse_study,
+)
 from ganmetrics_train.study.store import DONE, FINISHED_STATUSES, STORE_NAME, StudyStore
 
 MARKDOWN_NAME = "reproduce.md"
@@ -35,8 +41,6 @@ DEFAULT_SEEDS = 5
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
-#: Settings that say where or how fast a run trains, not what it trains.
-OPERATIONAL = ("data_dir", "device", "num_workers", "compile", "log_every")
 MODEL_KEYS = ("arch", "dataset", "loss", "norm", "penalty")
 
 
@@ -81,11 +85,17 @@ def get_preset(name: str) -> Preset:
 
 
 def changed_from_paper(preset: Preset, spec: StudySpec) -> dict[str, Any]:
-    """The fixed settings that differ from the preset (other than where and how fast it runs)."""
+    """The trained settings that differ from the preset's own, after both are resolved (so
+    ``--set steps=200000`` on CIFAR10 changes nothing); where and how fast it runs do not count."""
+    base = {**preset.settings, "seed": 0, "out": "paper", "data_dir": "data", "device": "cpu"}
+    ours = {**base, **{k: v for k, v in spec.fixed.items() if k not in OPERATIONAL_FIXED}}
+    paper_config = resolve_config(config_from_dict(base, "preset"), "preset")
+    our_config = resolve_config(config_from_dict(ours, "reproduce"), "reproduce")
     return {
-        key: value
-        for key, value in spec.fixed.items()
-        if key not in OPERATIONAL and preset.settings.get(key, object()) != value
+        field.name: getattr(our_config, field.name)
+        for field in dataclasses.fields(our_config)
+        if field.name not in (*OPERATIONAL_FIXED, "out", "config_hash")
+        and getattr(our_config, field.name) != getattr(paper_config, field.name)
     }
 
 

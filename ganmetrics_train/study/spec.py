@@ -122,7 +122,7 @@ class StudySpec:
 
     def identity(self) -> dict[str, Any]:
         """What defines the study's results (not where or how fast it runs)."""
-        fixed = {k: v for k, v in self.fixed.items() if k not in _OPERATIONAL_FIXED}
+        fixed = {k: v for k, v in self.fixed.items() if k not in OPERATIONAL_FIXED}
         protocol = dataclasses.asdict(self.protocol)
         if not protocol["settings"]:
             del protocol["settings"]  # the identity of studies written before given settings
@@ -162,7 +162,8 @@ class StudySpec:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-_OPERATIONAL_FIXED = ("data_dir", "device", "num_workers", "compile", "log_every")
+#: Fixed keys that say where or how fast trials run, not what they train (not in the identity).
+OPERATIONAL_FIXED = ("data_dir", "device", "num_workers", "compile", "log_every")
 
 
 def _regularizer_tag(values: Mapping[str, Any]) -> str:
