@@ -7,6 +7,7 @@ Examples::
     ganmetrics-train study run loss --address auto --out /shared/studies/loss   # a Ray cluster
     ganmetrics-train study report studies/loss
     ganmetrics-train study export studies/loss -o studies/loss/export --format csv,parquet
+    ganmetrics-train reproduce sndcgan-cifar10-sn --data-dir data/cifar-10-batches-py  # Table 7
 
 Bad input prints one line and exits with code 2.
 """
@@ -228,7 +229,7 @@ def export_command(out: str, output: str | None, formats: str) -> None:
         click.echo(str(path))
 
 
-@click.command("reproduce")
+@click.command("reproduce", short_help="Retrain a row of Tables 7-9 over seeds, vs the paper.")
 @click.argument("preset")
 @click.option("--data-dir", help="Folder of the preset's data set (as for `run`).")
 @click.option(
