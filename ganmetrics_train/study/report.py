@@ -282,7 +282,7 @@ class StudyReport:
         fig, axes = plt.subplots(
             1,
             len(names) + 1,
-            figsize=(cell * sum(widths) + 0.8 * len(names) + 1.6, 1.9 + 0.42 * len(self.labels)),
+            figsize=(cell * sum(widths) + 0.8 * len(names) + 1.6, 2.4 + 0.42 * len(self.labels)),
             squeeze=False,
             gridspec_kw={"width_ratios": widths},
             constrained_layout=True,
@@ -312,7 +312,7 @@ class StudyReport:
             title = HYPERPARAMETER_BINS[name][0]
             ax.set_title(title, fontsize=9)
             ax.set_xlabel(f"{title} bin", fontsize=8)
-        fig.colorbar(image, cax=axes[0][-1], label="median FID of the settings in the bin")
+        fig.colorbar(image, cax=axes[0][-1], label="median FID of the bin")
         fig.suptitle(
             f"{self.name}: effect of each hyperparameter on FID (lower is better; "
             "'-': no setting; k = 10^3)",
