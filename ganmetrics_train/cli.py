@@ -55,7 +55,7 @@ from ganmetrics_train.config import (
     normalize_overrides,
     user_facing_names,
 )
-from ganmetrics_train.study.cli import study
+from ganmetrics_train.study.cli import reproduce_command, study
 
 
 class _Names(click.Choice):
@@ -487,6 +487,7 @@ def presets(as_json: bool) -> None:
 
 
 cli.add_command(study)
+cli.add_command(reproduce_command)
 
 
 def main(argv: list[str] | None = None) -> int:

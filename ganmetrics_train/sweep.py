@@ -76,7 +76,8 @@ def _format(value: float) -> str:
     return f"{value:.3g}".replace("e-0", "e-").replace("e+0", "e")
 
 
-def _setting_name(values: Mapping[str, Any], prefix: str = "") -> str:
+def setting_name(values: Mapping[str, Any], prefix: str = "") -> str:
+    """A run folder name of a setting, e.g. ``lr0.0002_b1-0.5_b2-0.999_nd1_lam10``."""
     parts = [
         f"lr{_format(values['lr'])}",
         f"b1-{_format(values['beta1'])}",
@@ -96,7 +97,7 @@ def table1a_settings(penalty: str) -> list[Setting]:
         TABLE_1A_LEARNING_RATES, TABLE_1A_BETAS_N_DISC, lambdas
     ):
         values = {"lr": lr, "beta1": beta1, "beta2": beta2, "n_disc": n_disc, "lambda_": lam}
-        settings.append(Setting(_setting_name(values), values))
+        settings.append(Setting(setting_name(values), values))
     return settings
 
 
@@ -121,7 +122,7 @@ def random_settings(penalty: str, count: int, seed: int = 0) -> list[Setting]:
         if penalty != "none":
             low_high = TABLE_1B_LAMBDA_L2 if penalty == "l2" else TABLE_1B_LAMBDA
             values["lambda_"] = _log_uniform(rng, *low_high)
-        settings.append(Setting(_setting_name(values, prefix=f"r{index:03d}_"), values))
+        settings.append(Setting(setting_name(values, prefix=f"r{index:03d}_"), values))
     return settings
 
 

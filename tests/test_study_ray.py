@@ -3,13 +3,16 @@
 * the shipped miniature study runs end to end through the CLI: store, report, every figure;
 * a deliberately failing trial is recorded with its error and does not stop the study;
 * a study whose driver is SIGKILLed mid-trial resumes: finished trials are not rerun, the
-  bandit round continues from the stored results and the store stays consistent.
+  bandit round continues from the stored results and the store stays consistent;
+* a study stopped by SIGINT queues its running trial again and resumes it from its checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -195,3 +198,57 @@ def test_study_killed_mid_trial_resumes_without_rerunning(tmp_path, ray_cluster,
             assert after["finished_at"] == before["finished_at"]
         assert len(store.settings(stage="bandit")) == 1
     assert outcome.ran == len(trials) - len(finished_before)
+
+
+def test_study_stopped_by_sigint_requeues_its_trial_and_resumes_it_from_a_checkpoint(
+    tmp_path, ray_cluster, engine
+):
+    """Ctrl-C on `study run`: the running trial stops, goes back to pending, the driver exits 130
+    with one line; the next `study run` continues the trial from its checkpoint."""
+    data = {
+        "fixed": {**TINY, "steps": 60, "checkpoint_every": 2, "keep_checkpoints": 2},
+        "variants": [{"norm": "none"}],
+        "protocol": {"random": 1},
+        "seeds": 1,
+    }
+    path = tmp_path / "stop.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    command = [sys.executable, "-m", "ganmetrics_train.study", "run", str(path), "--out", str(out)]
+    driver = subprocess.Popen(
+        [*command, "--address", ray_cluster, "--no-report"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + KILL_DEADLINE_S
+    try:
+        while not list(out.glob("runs/*/*/seed0/checkpoints/*")):
+            assert time.monotonic() < deadline, "no checkpoint in time"
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                driver.wait(timeout=0.2)  # the poll interval
+                pytest.fail(f"the study ended before it was stopped: {driver.stderr.read()}")
+        driver.send_signal(signal.SIGINT)
+        _, stderr = driver.communicate(timeout=KILL_DEADLINE_S)
+    finally:
+        driver.kill()
+    assert driver.returncode == 130, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last == (
+        "ganmetrics-train study: study stopped by SIGINT: 1 running trial(s) stopped and queued "
+        "again; run the same command again to resume them from their checkpoints"
+    )
+    with StudyStore(out / STORE_NAME) as store:
+        [stopped] = store.trials()
+    assert stopped["status"] == "pending" and stopped["attempts"] == 1
+    assert "stopped" in stopped["error"] or "cancelled" in stopped["error"]
+
+    messages: list[str] = []
+    run_study(parse_study(data, str(path)), out, engine, log=messages.append)
+    with StudyStore(out / STORE_NAME) as store:
+        [resumed] = store.trials()
+    assert resumed["status"] == DONE and resumed["attempts"] == 2 and resumed["steps"] == 60
+    resumed_line = [m for m in messages if "resumed from the checkpoint at step" in m]
+    assert len(resumed_line) == 1 and int(resumed_line[0].rsplit(" ", 1)[1]) >= 2

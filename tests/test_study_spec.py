@@ -133,3 +133,36 @@ def test_bandit_protocol_defaults_to_12_rounds_of_10():
     spec = parse_study({**MINIMAL, "protocol": "bandit"}, "inline")
     assert (spec.protocol.bandit.rounds, spec.protocol.bandit.batch) == (12, 10)
     assert spec.protocol.random == 10 and not spec.protocol.grid
+
+
+def test_given_settings_are_planned_first_and_checked(tmp_path):
+    given = {"name": "best", "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1, "lambda": 10}
+    data = {
+        **MINIMAL,
+        "variants": [{"penalty": "gp"}],
+        "protocol": {"settings": [given], "random": 1},
+    }
+    spec = parse_study(data, "inline")
+    assert spec.planned_trials() == 2 * 2  # (1 given + 1 random) x 2 seeds
+    runner = StudyRunner(spec, tmp_path, engine=None)
+    try:
+        first = runner.store.settings("ns_gp")[0]
+        assert (first["name"], first["stage"], first["lr"], first["n_disc"], first["lambda"]) == (
+            "best",
+            "given",
+            2e-4,
+            1,
+            10.0,
+        )
+    finally:
+        runner.close()
+    # a study written before given settings keeps its identity (and so its store)
+    assert "settings" not in parse_study(MINIMAL, "inline").identity()["protocol"]
+
+    missing = {k: v for k, v in given.items() if k != "lr"}
+    path = _write(tmp_path, {**data, "protocol": {"settings": [missing]}})
+    result = CliRunner().invoke(study, ["run", str(path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: {path}: protocol.settings[0].lr=None must be a number"
+    )

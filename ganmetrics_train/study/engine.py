@@ -6,11 +6,14 @@
 * Each trial reserves ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs; by default one GPU per
   trial when the cluster has GPUs, else none. Ray sets ``CUDA_VISIBLE_DEVICES`` for each task, and
   a trial's ``device: auto`` is resolved inside the task, so it trains on the GPU it was given.
-* A task that dies (worker crash, out of memory, node lost) comes back as a failed trial.
+* A task that dies (worker crash, out of memory, node lost) comes back as a failed trial; a task
+  cancelled by :meth:`RayEngine.cancel` (the study stopping on Ctrl-C or SIGTERM) comes back as an
+  interrupted one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Iterable
@@ -18,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ganmetrics.errors import InputError, first_line
-from ganmetrics_train.study.trial import run_trial
+from ganmetrics_train.study.trial import INTERRUPTED, run_trial
 
 #: Environment variables the driver passes on to every trial.
 FORWARDED_ENV = ("GANMETRICS_INCEPTION_WEIGHTS", "GANMETRICS_CACHE", "TORCH_HOME")
@@ -110,18 +113,29 @@ class RayEngine:
     def submit(self, config: dict[str, Any]) -> Any:
         return self._task.remote({"config": config, "env": self._env})
 
-    def wait(self, handles: Iterable[Any]) -> list[tuple[Any, dict[str, Any]]]:
-        """Block until at least one task ends; its (handle, result) pairs."""
+    def wait(
+        self, handles: Iterable[Any], timeout: float | None = None
+    ) -> list[tuple[Any, dict[str, Any]]]:
+        """Wait until a task ends (at most ``timeout`` s); the (handle, result) pairs that did."""
         ray = self.ray
-        finished, _ = ray.wait(list(handles), num_returns=1)
+        finished, _ = ray.wait(list(handles), num_returns=1, timeout=timeout)
         results = []
         for handle in finished:
             try:
                 results.append((handle, ray.get(handle)))
+            except ray.exceptions.TaskCancelledError:
+                results.append((handle, {"status": INTERRUPTED, "error": "cancelled"}))
             except Exception as exc:  # the task itself died: isolate it like any failure
                 message = " ".join(str(exc).split())[:2000]
                 results.append((handle, {"status": "failed", "error": message}))
         return results
+
+    def cancel(self, handles: Iterable[Any]) -> None:
+        """Ask running tasks to stop: Ray raises KeyboardInterrupt in each (queued ones are
+        dropped); the trials come back as interrupted."""
+        for handle in handles:
+            with contextlib.suppress(Exception):  # a task that has ended: wait() reports it
+                self.ray.cancel(handle, force=False)
 
     def close(self) -> None:
         if self._started_here:

@@ -1,5 +1,7 @@
 """The fixed stages of a study's protocol (section 2.6 of "The GAN Landscape").
 
+* settings given by name in the study file (``protocol.settings``), e.g. a row of Tables 7-9
+  for ``ganmetrics-train reproduce``;
 * the Table 1a grid, from :func:`ganmetrics_train.sweep.table1a_settings` (24 settings with a
   penalty, 12 without);
 * a seeded start of ``count`` points drawn from Table 1b's ranges, from
@@ -15,10 +17,11 @@ import hashlib
 
 from ganmetrics_train.sweep import Setting, random_settings, table1a_settings
 
+GIVEN_STAGE = "given"
 GRID_STAGE = "grid"
 RANDOM_STAGE = "random"
 BANDIT_STAGE = "bandit"
-STAGES = (GRID_STAGE, RANDOM_STAGE, BANDIT_STAGE)
+STAGES = (GIVEN_STAGE, GRID_STAGE, RANDOM_STAGE, BANDIT_STAGE)
 
 
 def grid_settings(penalty: str) -> list[Setting]:

@@ -42,7 +42,7 @@ HYPERPARAMETER_BINS = {
     "lr": ("learning rate", [-5, -4.5, -4, -3.5, -3, -2.5, -2], True),
     "beta1": ("beta1", [0, 0.25, 0.5, 0.75, 1.0001], False),
     "beta2": ("beta2", [0, 0.5, 0.9, 0.99, 1.0001], False),
-    "n_disc": ("n_disc (D steps per G step)", [0.5, 2.5, 5.5], False),
+    "n_disc": ("n_disc (D steps / G step)", [0.5, 2.5, 5.5], False),
     "lambda": ("lambda (penalty weight)", [-4, -3, -2, -1, 0, 1, 2], True),
 }
 
@@ -212,11 +212,13 @@ class StudyReport:
                 low, high = np.percentile(curves, BAND, axis=0)
             shown = np.isfinite(median)
             ax.plot(x[shown], median[shown], color=color, lw=2, label=self.labels[variant])
+
             band = np.isfinite(high) & np.isfinite(low)
             ax.fill_between(x[band], low[band], high[band], color=color, alpha=0.2, lw=0)
             as_run = np.minimum.accumulate([np.inf if s is None else s for s in scores])
             ax.step(x, as_run, where="post", color=color, lw=1, ls="--", alpha=0.8)
             finite.extend(s for s in scores if s is not None and np.isfinite(s))
+        ax.plot([], [], color="grey", lw=2, label=f"median over {BOOTSTRAP_ORDERS} random orders")
         ax.plot([], [], color="grey", ls="--", lw=1, label="in the order the study ran them")
         ax.fill_between(
             [],
@@ -254,9 +256,8 @@ class StudyReport:
                 value = setting[name]
                 if setting["median_fid"] is None or value is None or (log and value <= 0):
                     continue
-                position = math.log10(value) if log else value
-                column = int(np.searchsorted(edges, position, side="right")) - 1
-                if 0 <= column < len(labels):
+                column = bin_index(edges, math.log10(value) if log else value)
+                if column is not None:
                     cells[column].append(setting["median_fid"])
             for column, values in enumerate(cells):
                 if values:
@@ -275,16 +276,19 @@ class StudyReport:
         from matplotlib.colors import LogNorm, Normalize
 
         norm = LogNorm(vmin, vmax) if _wide(finite.tolist()) else Normalize(vmin, vmax)
-        height = 1.2 + 0.45 * len(self.labels)
+        # every cell equally wide (panels sized by their bins), the colour bar a narrow last column
+        widths = [max(3, len(grids[n][0])) for n in names] + [0.25]
+        cell = 0.62
         fig, axes = plt.subplots(
             1,
-            len(names),
-            figsize=(3.3 * len(names) + 1.5, height + 1.6),
+            len(names) + 1,
+            figsize=(cell * sum(widths) + 0.8 * len(names) + 1.6, 2.4 + 0.42 * len(self.labels)),
             squeeze=False,
+            gridspec_kw={"width_ratios": widths},
             constrained_layout=True,
         )
         image = None
-        for index, (ax, name) in enumerate(zip(axes[0], names, strict=True)):
+        for index, (ax, name) in enumerate(zip(axes[0], names, strict=False)):
             labels, grid = grids[name]
             image = ax.imshow(grid, cmap="viridis_r", norm=norm, aspect="auto")
             for (row, column), value in np.ndenumerate(grid):
@@ -292,25 +296,28 @@ class StudyReport:
                 ax.text(
                     column,
                     row,
-                    "-" if np.isnan(value) else f"{value:.3g}",
+                    "-" if np.isnan(value) else compact_number(value),
                     ha="center",
                     va="center",
                     fontsize=7,
                     color="white" if dark else "black",
                 )
             ax.set_xticks(range(len(labels)))
-            ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=7)
+            rotate = max(map(len, labels)) > 4
+            ax.set_xticklabels(
+                labels, rotation=45 if rotate else 0, ha="right" if rotate else "center", fontsize=7
+            )
             ax.set_yticks(range(len(self.labels)))
             ax.set_yticklabels(list(self.labels.values()) if index == 0 else [], fontsize=8)
             title = HYPERPARAMETER_BINS[name][0]
             ax.set_title(title, fontsize=9)
             ax.set_xlabel(f"{title} bin", fontsize=8)
-        fig.colorbar(
-            image,
-            ax=axes[0].tolist(),
-            label="median FID of the settings in the bin (lower is better)",
+        fig.colorbar(image, cax=axes[0][-1], label="median FID of the bin")
+        fig.suptitle(
+            f"{self.name}: effect of each hyperparameter on FID (lower is better; "
+            "'-': no setting; k = 10^3)",
+            fontsize=10,
         )
-        fig.suptitle(f"{self.name}: effect of each hyperparameter on FID ('-': no setting)")
         return _save(fig, path)
 
     # ----------------------------------------------------------------------------------------
@@ -331,7 +338,7 @@ class StudyReport:
             "",
             f"Store: `{self.store.path}`. Trials: {len(self.trials)} ("
             + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
-            + f"). Trial wall time: {sum(walls) / 3600:.3g} h in total"
+            + f"). Trial wall time: {readable_duration(sum(walls))} in total"
             + (f", median {np.median(rates):.3g} D steps/s" if rates else "")
             + ". FIDs are final FIDs; a setting's score is the median over its finished seeds.",
             "",
@@ -410,6 +417,36 @@ class StudyReport:
                 "",
             ]
         return "\n".join(lines)
+
+
+def bin_index(edges: Sequence[float], position: float) -> int | None:
+    """The bin [edges[i], edges[i + 1]) holding ``position``; the last bin is closed, so a value
+    at the top of a range (lr = 1e-2, lambda = 100 in Table 1b) is in it. None outside."""
+    if not edges[0] <= position <= edges[-1]:
+        return None
+    column = int(np.searchsorted(edges, position, side="right")) - 1
+    return min(column, len(edges) - 2)
+
+
+def compact_number(value: float) -> str:
+    """At most 4 characters for a cell of the hyperparameter figure: 72.1, 478, 14k, 208k, 1.2M."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            shown = value / scale
+            return f"{shown:.2g}{suffix}" if abs(shown) < 10 else f"{shown:.0f}{suffix}"
+    return f"{value:.3g}"
+
+
+def readable_duration(seconds: float) -> str:
+    """ "42 s", "1 min 46 s", "3 h 05 min"."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def _wide(values: Sequence[float]) -> bool:

@@ -8,12 +8,20 @@ its trials starts. So an interrupted study, run again on the same ``--out``:
 * does not rerun finished trials (done, failed or diverged; ``retry_failed`` reruns the last two);
 * reruns the trials that were pending or running, each resuming its own run folder;
 * keeps the bandit rounds it had proposed and proposes the next ones from the stored results.
+
+A first SIGINT or SIGTERM to the driver (Ctrl-C; a cluster's preemption notice) submits nothing
+more and cancels the running trials: each stops at a checkpoint where the trainer can (its
+graceful stop) and goes back to pending, then :class:`StudyInterrupted` says how to resume. A
+second signal aborts at once; the trials it cuts off are pending or running in the store and
+resume from their last checkpoint all the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +30,7 @@ from typing import Any
 from ganmetrics_train.study import bandit
 from ganmetrics_train.study.grid import (
     BANDIT_STAGE,
+    GIVEN_STAGE,
     GRID_STAGE,
     RANDOM_STAGE,
     derived_seed,
@@ -38,8 +47,53 @@ from ganmetrics_train.study.store import (
     STORE_NAME,
     StudyStore,
 )
+from ganmetrics_train.study.trial import INTERRUPTED
 
 RUNS_DIRNAME = "runs"
+#: Seconds between checks for a stop signal while trials run.
+POLL_S = 1.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StudyInterrupted(Exception):
+    """The study stopped on a signal; its stopped trials are pending and resume on a rerun."""
+
+    def __init__(self, signal_number: int, stopped: int):
+        self.signal_number = signal_number
+        self.exit_code = 128 + signal_number
+        name = signal.Signals(signal_number).name
+        super().__init__(
+            f"study stopped by {name}: {stopped} running trial(s) stopped and queued again; "
+            "run the same command again to resume them from their checkpoints"
+        )
+
+
+class _StopSignals:
+    """First SIGINT/SIGTERM: remember it; second: KeyboardInterrupt (main thread only)."""
+
+    def __init__(self, log: Callable[[str], None]):
+        self.signal_number: int | None = None
+        self._log = log
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.signal_number is not None:
+            raise KeyboardInterrupt
+        self.signal_number = number
+        self._log(
+            f"{signal.Signals(number).name} received: stopping the running trials at a "
+            "checkpoint (send it again to abort at once)"
+        )
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 @dataclasses.dataclass
@@ -113,6 +167,8 @@ class StudyRunner:
         spec, protocol = self.spec, self.spec.protocol
         for position, variant in enumerate(spec.variants):
             self.store.add_variant(variant.name, variant.label, position, variant.values)
+            if protocol.settings:
+                self._add(variant, GIVEN_STAGE, 0, list(protocol.settings))
             if protocol.grid:
                 settings = grid_settings(variant.penalty)
                 self._add(variant, GRID_STAGE, 0, [(s.name, s.values) for s in settings])
@@ -188,21 +244,45 @@ class StudyRunner:
             self.store.mark_running(trial["trial_id"])
             self._in_flight[self.engine.submit(config)] = trial["trial_id"]
 
+    def _record(self, trial_id: int, result: dict[str, Any]) -> bool:
+        """Store a trial's result; False for a trial stopped on request (queued again)."""
+        if result["status"] == INTERRUPTED:
+            self.store.requeue(trial_id, result.get("error") or INTERRUPTED)
+            self.log(f"trial {trial_id} interrupted: {result.get('error')}")
+            return False
+        self.store.record_result(trial_id, result)
+        if result.get("start_step"):
+            self.log(f"trial {trial_id} resumed from the checkpoint at step {result['start_step']}")
+        if result["status"] != "done":
+            self.log(f"trial {trial_id} {result['status']}: {result.get('error')}")
+        return True
+
     def run(self) -> StudyOutcome:
         start = time.perf_counter()
         total_before = len(self.store.trials(statuses=FINISHED_STATUSES))
-        self._submit_ready()
-        ran = 0
-        while self._in_flight:
-            for handle, result in self.engine.wait(list(self._in_flight)):
-                trial_id = self._in_flight.pop(handle)
-                self.store.record_result(trial_id, result)
-                ran += 1
-                if result["status"] != "done":
-                    self.log(f"trial {trial_id} {result['status']}: {result.get('error')}")
-            finished = len(self.store.trials(statuses=FINISHED_STATUSES))
-            self.log(f"{finished} trials finished ({finished - total_before} in this run)")
+        ran = stopped = 0
+        with _StopSignals(self.log) as stop:
             self._submit_ready()
+            cancelled = False
+            while self._in_flight:
+                if stop.signal_number is not None and not cancelled:
+                    self.engine.cancel(list(self._in_flight))
+                    cancelled = True
+                for handle, result in self.engine.wait(list(self._in_flight), timeout=POLL_S):
+                    trial_id = self._in_flight.pop(handle)
+                    if self._record(trial_id, result):
+                        ran += 1
+                    else:
+                        stopped += 1
+                    finished = len(self.store.trials(statuses=FINISHED_STATUSES))
+                    self.log(
+                        f"{finished}/{self.spec.planned_trials()} trials finished "
+                        f"({finished - total_before} in this run)"
+                    )
+                if stop.signal_number is None:
+                    self._submit_ready()
+            if stop.signal_number is not None:
+                raise StudyInterrupted(stop.signal_number, stopped)
         trials = self.store.trials()
         by_status: dict[str, int] = {}
         for trial in trials:

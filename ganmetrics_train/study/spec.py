@@ -12,6 +12,7 @@ vary the others", section 3)::
       - {loss: [ns, ls, wgan], norm: none}
       - {loss: [ns, ls, wgan], norm: sn}
     protocol: grid                   # grid | bandit | {grid: .., random: .., bandit: {..}}
+                                     # or {settings: [{name: .., lr: .., beta1: .., ...}]}
     seeds: 5                         # seeds per setting, scored by the median (section 3)
     seed: 0                          # seeds the random start and the bandit's proposals
     resources: {cpus: 1, gpus: auto} # per trial (Ray)
@@ -56,7 +57,9 @@ TOP_LEVEL_KEYS = (
 PROTOCOL_FIELDS = ("lr", "beta1", "beta2", "n_disc", "lambda_", "seed", "out")
 #: Variant keys whose list values are crossed into several variants.
 CROSSED_KEYS = ("arch", "loss", "norm", "penalty", "g_norm")
-PROTOCOL_KEYS = ("grid", "random", "bandit")
+PROTOCOL_KEYS = ("settings", "grid", "random", "bandit")
+#: Keys of one given setting (``protocol.settings``); ``name`` and ``lambda`` are optional.
+GIVEN_SETTING_KEYS = ("name", "lr", "beta1", "beta2", "n_disc", "lambda")
 BANDIT_KEYS = ("rounds", "batch", "beta", "seeds")
 RESOURCE_KEYS = ("cpus", "gpus")
 #: "12 rounds ... each with a batch of 10 hyperparameter sets" (section 2.6).
@@ -81,11 +84,14 @@ class BanditSpec:
 
 @dataclasses.dataclass(frozen=True)
 class ProtocolSpec:
-    """Stages, in order: the Table 1a grid, ``random`` seeded Table 1b draws, the bandit."""
+    """Stages, in order: ``settings`` given by name (e.g. a row of Tables 7-9), the Table 1a
+    grid, ``random`` seeded Table 1b draws, the bandit."""
 
     grid: bool = False
     random: int = 0
     bandit: BanditSpec | None = None
+    #: (name, {lr, beta1, beta2, n_disc, lambda_}) of each given setting.
+    settings: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,11 +122,14 @@ class StudySpec:
 
     def identity(self) -> dict[str, Any]:
         """What defines the study's results (not where or how fast it runs)."""
-        fixed = {k: v for k, v in self.fixed.items() if k not in _OPERATIONAL_FIXED}
+        fixed = {k: v for k, v in self.fixed.items() if k not in OPERATIONAL_FIXED}
+        protocol = dataclasses.asdict(self.protocol)
+        if not protocol["settings"]:
+            del protocol["settings"]  # the identity of studies written before given settings
         return {
             "fixed": fixed,
             "variants": [dataclasses.asdict(v) for v in self.variants],
-            "protocol": dataclasses.asdict(self.protocol),
+            "protocol": protocol,
             "seeds": self.seeds,
             "seed": self.seed,
         }
@@ -135,6 +144,8 @@ class StudySpec:
 
         protocol, counts = self.protocol, []
         for variant in self.variants:
+            if protocol.settings:
+                counts.append((len(protocol.settings), self.seeds))
             if protocol.grid:
                 counts.append((len(grid_settings(variant.penalty)), self.seeds))
             counts.append((protocol.random, self.seeds))
@@ -151,7 +162,8 @@ class StudySpec:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-_OPERATIONAL_FIXED = ("data_dir", "device", "num_workers", "compile", "log_every")
+#: Fixed keys that say where or how fast trials run, not what they train (not in the identity).
+OPERATIONAL_FIXED = ("data_dir", "device", "num_workers", "compile", "log_every")
 
 
 def _regularizer_tag(values: Mapping[str, Any]) -> str:
@@ -201,6 +213,35 @@ def _unknown(origin: str, where: str, values: Mapping[str, Any], known: tuple[st
             )
 
 
+def _given_settings(origin: str, raw: Any) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """``protocol.settings``: a list of {name, lr, beta1, beta2, n_disc, lambda} mappings."""
+    from ganmetrics_train.sweep import Setting, setting_name
+
+    if not isinstance(raw, list):
+        raise InputError(f"{origin}: protocol.settings must be a list of mappings")
+    given: list[Setting] = []
+    for index, entry in enumerate(raw):
+        where = f"protocol.settings[{index}]"
+        entry = _mapping(origin, where, entry)
+        _unknown(origin, f"{where}.", entry, GIVEN_SETTING_KEYS)
+        values: dict[str, Any] = {}
+        for key in ("lr", "beta1", "beta2"):
+            number = entry.get(key)
+            if isinstance(number, bool) or not isinstance(number, int | float):
+                raise InputError(f"{origin}: {where}.{key}={number!r} must be a number")
+            values[key] = float(number)
+        values["n_disc"] = _integer(origin, f"{where}.n_disc", entry.get("n_disc"), 1)
+        lam = entry.get("lambda")
+        if lam is not None and (isinstance(lam, bool) or not isinstance(lam, int | float)):
+            raise InputError(f"{origin}: {where}.lambda={lam!r} must be a number or absent")
+        values["lambda_"] = None if lam is None else float(lam)
+        name = str(entry.get("name") or setting_name(values))
+        if any(s.name == name for s in given):
+            raise InputError(f"{origin}: {where}: setting {name!r} appears twice; rename one")
+        given.append(Setting(name, values))
+    return tuple((s.name, s.values) for s in given)
+
+
 def parse_protocol(origin: str, value: Any) -> ProtocolSpec:
     """``grid``, ``bandit`` (a seeded random start of one batch, then 12 rounds of 10), or a
     mapping of stages."""
@@ -216,6 +257,7 @@ def parse_protocol(origin: str, value: Any) -> ProtocolSpec:
     grid = value.get("grid", False)
     if not isinstance(grid, bool):
         raise InputError(f"{origin}: protocol.grid={grid!r} must be true or false")
+    given = _given_settings(origin, value["settings"]) if "settings" in value else ()
     bandit = None
     if value.get("bandit") is not None:
         raw = _mapping(origin, "protocol.bandit", value["bandit"])
@@ -236,16 +278,18 @@ def parse_protocol(origin: str, value: Any) -> ProtocolSpec:
             if raw.get("seeds") is None
             else _integer(origin, "protocol.bandit.seeds", raw["seeds"], 1),
         )
-    default_random = bandit.batch if bandit is not None and not grid else 0
+    default_random = bandit.batch if bandit is not None and not grid and not given else 0
     random = _integer(origin, "protocol.random", value.get("random", default_random), 0)
-    if bandit is not None and not grid and random == 0:
+    if bandit is not None and not grid and not given and random == 0:
         raise InputError(
             f"{origin}: protocol.bandit needs results to start from; set protocol.random >= 1 "
             "or protocol.grid: true"
         )
-    if not grid and random == 0:
-        raise InputError(f"{origin}: protocol has no settings; set grid: true or random >= 1")
-    return ProtocolSpec(grid=grid, random=random, bandit=bandit)
+    if not grid and not given and random == 0:
+        raise InputError(
+            f"{origin}: protocol has no settings; set grid: true, random >= 1 or settings"
+        )
+    return ProtocolSpec(grid=grid, random=random, bandit=bandit, settings=given)
 
 
 def _expand_variants(origin: str, raw: Any) -> list[dict[str, Any]]:
@@ -272,10 +316,13 @@ def _expand_variants(origin: str, raw: Any) -> list[dict[str, Any]]:
     return expanded
 
 
-def _sample_setting(penalty: str) -> dict[str, Any]:
+def _sample_settings(penalty: str, protocol: ProtocolSpec) -> list[dict[str, Any]]:
+    """The given settings (each is validated), else the first of the grid."""
     from ganmetrics_train.study.grid import grid_settings
 
-    return dict(grid_settings(penalty)[0].values)
+    if protocol.settings:
+        return [dict(values) for _, values in protocol.settings]
+    return [dict(grid_settings(penalty)[0].values)]
 
 
 def parse_study(data: Any, source: str) -> StudySpec:
@@ -316,17 +363,13 @@ def parse_study(data: Any, source: str) -> StudySpec:
         if any(v.name == variant_name for v in variants):
             raise InputError(f"{source}: variant {variant_name!r} appears twice; remove one")
         variants.append(Variant(variant_name, str(explicit or label), values))
-        merged = {
-            **fixed,
-            **values,
-            **_sample_setting(str({**fixed, **values}.get("penalty", "none"))),
-            "seed": 0,
-            "out": "validation",
-        }
-        if str(merged.get("device", "auto")).startswith("cuda"):
-            merged["device"] = "cpu"  # the driver may have no GPU; trials resolve their own
-        origin = f"{source}: variant {variant_name}"
-        resolve_config(config_from_dict(merged, origin), origin)
+        penalty = str({**fixed, **values}.get("penalty", "none"))
+        for setting in _sample_settings(penalty, protocol):
+            merged = {**fixed, **values, **setting, "seed": 0, "out": "validation"}
+            if str(merged.get("device", "auto")).startswith("cuda"):
+                merged["device"] = "cpu"  # the driver may have no GPU; trials resolve their own
+            origin = f"{source}: variant {variant_name}"
+            resolve_config(config_from_dict(merged, origin), origin)
     return StudySpec(
         name=name,
         description=str(data.get("description", "")),

@@ -220,6 +220,13 @@ class StudyStore:
                 (RUNNING, time.time(), trial_id),
             )
 
+    def requeue(self, trial_id: int, reason: str) -> None:
+        """A trial stopped on request goes back to pending; a resumed study reruns it."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE trials SET status = ?, error = ? WHERE id = ?", (PENDING, reason, trial_id)
+            )
+
     def record_result(self, trial_id: int, result: dict[str, Any]) -> None:
         """A trial's outcome and all its evaluations, in one transaction."""
         status = result.get("status")

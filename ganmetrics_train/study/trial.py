@@ -5,6 +5,12 @@ other failure comes back as a status with its error, so one broken model does no
 Its evaluations (every line of the run's ``scores.jsonl``) travel back with the result, so the
 store on the driver is complete even when the worker's disk is not shared.
 
+A trial stopped on request comes back as ``interrupted``: the study puts it back in the queue and
+a resumed study continues it from its run folder's last checkpoint. That is a stop signal in the
+worker (the trainer's graceful stop, :class:`ganmetrics_train.interrupt.TrainingInterrupted`,
+checkpoints at the current step first) or the driver cancelling the task on Ctrl-C/SIGTERM
+(Ray raises ``KeyboardInterrupt`` in the task).
+
 A file lock on the run folder keeps two processes from training the same run at once (e.g. a
 resumed study and a worker of the killed one that Ray has not reaped yet).
 """
@@ -21,6 +27,27 @@ from typing import Any
 from ganmetrics_train.run_logging import SCORES_NAME, read_jsonl
 
 LOCK_NAME = ".study-trial.lock"
+INTERRUPTED = "interrupted"
+
+
+def _stop_exceptions() -> tuple[type[BaseException], ...]:
+    """The exceptions of a trial stopped on request (the trainer's own, where it has one)."""
+    try:
+        from ganmetrics_train.interrupt import TrainingInterrupted
+    except ImportError:  # a trainer without the graceful stop: only Ray's KeyboardInterrupt
+        return (KeyboardInterrupt,)
+    return (TrainingInterrupted, KeyboardInterrupt)
+
+
+def _checkpoint_step(run_dir: Path) -> int:
+    """The step of the run's newest checkpoint (0 without one): where a resumed trial starts."""
+    from ganmetrics_train.checkpoint import list_checkpoints
+
+    try:
+        found = list_checkpoints(run_dir)
+    except Exception:  # an unreadable folder: the trainer reports it
+        return 0
+    return int(found[-1][0]) if found else 0
 
 
 def _done_summary(run_dir: Path) -> dict[str, Any]:
@@ -42,13 +69,21 @@ def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
         os.environ[key] = value
     started = time.perf_counter()
     run_dir = Path(payload["config"]["out"])
-    result: dict[str, Any] = {"node": platform.node(), "error": None}
+    result: dict[str, Any] = {"node": platform.node(), "error": None, "start_step": 0}
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(run_dir.parent / f"{run_dir.name}{LOCK_NAME}")):
+            result["start_step"] = _checkpoint_step(run_dir)
             config = resolve_config(config_from_dict(payload["config"], "study trial"))
             outcome = train(config, resume=True, progress=False)
         result.update(status="done", steps=outcome.step, best_fid=outcome.best_fid)
+    except _stop_exceptions() as exc:
+        step = _checkpoint_step(run_dir)
+        result.update(
+            status=INTERRUPTED,
+            steps=step,
+            error=f"stopped ({type(exc).__name__}); resumes from the checkpoint at step {step}",
+        )
     except TrainingDiverged as exc:
         result.update(status="diverged", error=str(exc))
     except Exception as exc:  # one broken trial must not stop the study
