@@ -24,19 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ganmetrics_train.interrupt import TrainingInterrupted
 from ganmetrics_train.run_logging import SCORES_NAME, read_jsonl
 
 LOCK_NAME = ".study-trial.lock"
 INTERRUPTED = "interrupted"
-
-
-def _stop_exceptions() -> tuple[type[BaseException], ...]:
-    """The exceptions of a trial stopped on request (the trainer's own, where it has one)."""
-    try:
-        from ganmetrics_train.interrupt import TrainingInterrupted
-    except ImportError:  # a trainer without the graceful stop: only Ray's KeyboardInterrupt
-        return (KeyboardInterrupt,)
-    return (TrainingInterrupted, KeyboardInterrupt)
 
 
 def _checkpoint_step(run_dir: Path) -> int:
@@ -77,7 +69,7 @@ def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
             config = resolve_config(config_from_dict(payload["config"], "study trial"))
             outcome = train(config, resume=True, progress=False)
         result.update(status="done", steps=outcome.step, best_fid=outcome.best_fid)
-    except _stop_exceptions() as exc:
+    except (TrainingInterrupted, KeyboardInterrupt) as exc:
         step = _checkpoint_step(run_dir)
         result.update(
             status=INTERRUPTED,
