@@ -380,7 +380,7 @@ for _name, _metric in METRIC_TABLE.items():
     _metric_command(_name, (_name,), _metric.summary)
 
 
-@main.command(short_help="Write the Inception statistics (mu, sigma) of images to an .npz")
+@main.command(short_help="Write the feature statistics (mu, sigma) of images to an .npz")
 @click.argument("source", required=False)
 @click.option(
     "-o",
@@ -462,7 +462,7 @@ def recon(as_json, out, **kwargs):
 
 @main.command(
     "make-test-weights",
-    short_help="Write seeded RANDOM Inception weights, for offline tests and demos only",
+    short_help="Write seeded RANDOM encoder weights, for offline tests and demos only",
 )
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -488,7 +488,7 @@ def make_test_weights(path, seed, encoder, member):
     click.echo(f"wrote {path} (random weights: NOT the standard {encoder} network)")
 
 
-@main.command()
+@main.command(short_help="Write the per-image features of images to an .npz (eval reads it)")
 @click.argument("source", required=False)
 @click.option(
     "-o",

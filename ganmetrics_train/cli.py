@@ -490,6 +490,19 @@ cli.add_command(study)
 cli.add_command(reproduce_command)
 
 
+def _whole_summaries(group: click.Group) -> None:
+    """Give every command the first line of its docstring as its ``--help`` summary, so that
+    click never cuts a summary mid-phrase (it shortens a missing ``short_help`` to fit)."""
+    for command in group.commands.values():
+        if not command.short_help and command.help:
+            command.short_help = command.help.strip().splitlines()[0].rstrip(".")
+        if isinstance(command, click.Group):
+            _whole_summaries(command)
+
+
+_whole_summaries(cli)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one-line messages and exit codes."""
     from ganmetrics_train.interrupt import TrainingAborted, TrainingInterrupted

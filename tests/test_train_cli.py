@@ -209,3 +209,12 @@ def test_usage_mistakes_are_one_line_naming_the_help(argv, expected, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith(expected)
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["study", "--help"]])
+def test_help_summaries_are_whole(argv, capsys):
+    """`ganmetrics-train --help` lists each command with its whole first docstring line."""
+    assert main(argv) == 0
+    listing = capsys.readouterr().out.split("Commands:", 1)[1]
+    assert "..." not in listing
+    assert not re.search(r"\.\n", listing), listing

@@ -231,7 +231,7 @@ def export_command(out: str, output: str | None, output_alias: str | None, forma
         click.echo(str(path))
 
 
-@click.command("reproduce", short_help="Retrain a row of Tables 7-9 over seeds, vs the paper.")
+@click.command("reproduce", short_help="Retrain a row of Tables 7-9 over seeds, vs the paper")
 @click.argument("preset")
 @click.option("--data-dir", help="Folder of the preset's data set (as for `run`).")
 @click.option(
