@@ -7,6 +7,7 @@ The public API::
     ganmetrics.compute_stats(source, "stats.npz")
     ganmetrics.evaluate_reconstruction("generator.pt", "test_images/")
     ganmetrics.FeatureExtractor(weights=None, device=None)
+    ganmetrics.Stream(metrics=("fid",)).update(images) ... .compute()   # in a training loop
 
 Names load on first use, so ``import ganmetrics.kid`` (features in, numbers out) does not load
 torch. ``ganmetrics.fid`` is the function: importing the submodule ``ganmetrics.fid`` (the FID
@@ -39,6 +40,7 @@ _EXPORTS = {
     "load_stats": "ganmetrics.sources",
     "open_source": "ganmetrics.sources",
     "save_stats": "ganmetrics.sources",
+    "Stream": "ganmetrics.stream",
 }
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "ImageSource",
     "InputError",
     "StatsFile",
+    "Stream",
     "__version__",
     "compute_stats",
     "evaluate",
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from ganmetrics.metrics import METRIC_TABLE, METRICS
     from ganmetrics.settings import EvalSettings
     from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source, save_stats
+    from ganmetrics.stream import Stream
 
 
 def __getattr__(name: str):
