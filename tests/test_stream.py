@@ -187,3 +187,16 @@ def test_misuse_is_one_line(options):
         uint8_only.update(torch.rand(2, 3, 8, 8))
     with pytest.raises(InputError, match=r"Stream\(\): .*unexpected keyword"):
         Stream(("kid",), not_a_setting=1, **options)
+
+
+def test_a_generator_fed_by_update_from_equals_evaluate(images, options):
+    """The trainer's path (``RunEvaluation``): a module's unrounded images through the stream."""
+    real, _ = images
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3 * 32 * 32), torch.nn.Sigmoid(),
+                                 torch.nn.Unflatten(1, (3, 32, 32)))  # fmt: skip
+    settings = {**options, "num_fake": 8, "z_dim": 4, "round_generated": False, "seed": 3}
+    expected = evaluate(real, module, ("kid",), **settings)
+    stream = Stream(("kid",), real=real, **settings)
+    stream.update_from(module, num=8)
+    _assert_same_result(expected, stream.compute())
