@@ -47,6 +47,7 @@ from ganmetrics.stream_gather import (
     sampler_positions,
     sum_over_group,
 )
+from ganmetrics.stream_sides import MetricSide, SideBuffer, images_to_255, resized
 
 #: Settings that only the metric stage reads: ``compute(**overrides)`` may change them, since
 #: the features already held do not depend on them.
@@ -64,132 +65,6 @@ def _settings_range(value_range: Any) -> str | None:
         return None
     low, high = parse_value_range(value_range, "Stream(value_range=...)")
     return f"{low:g},{high:g}"
-
-
-def images_to_255(images: Any, value_range: str | None, rounded: bool, role: str) -> torch.Tensor:
-    """A batch as uint8 (or unrounded float32 in [0, 255]) NCHW on its own device.
-
-    Floats are refused outside the declared range (an array source would clip them; here an
-    out-of-range tensor is taken for a wrong declaration), then mapped in float64 exactly as
-    :func:`ganmetrics.sources.arrays._scaled_to_255` does.
-    """
-    where = f"stream update ({role} side)"
-    tensor = torch.as_tensor(images)
-    if tensor.ndim != 4 or tensor.shape[1] not in (1, 3):
-        raise InputError(
-            f"{where}: expected an (N, 3, H, W) or (N, 1, H, W) batch, got shape "
-            f"{tuple(tensor.shape)}; pass NCHW images"
-        )
-    if tensor.shape[1] == 1:
-        tensor = tensor.expand(-1, 3, -1, -1)
-    if tensor.dtype == torch.uint8:
-        return tensor.contiguous()
-    if not tensor.is_floating_point():
-        raise InputError(f"{where}: unsupported dtype {tensor.dtype}; pass uint8 or floats")
-    if value_range is None:
-        raise InputError(
-            f"{where}: float images but value_range='uint8' was declared; create the Stream "
-            "with value_range=(0, 1) or (-1, 1), or pass uint8 images"
-        )
-    low, high = parse_value_range(value_range)
-    x = tensor.detach().to(torch.float64)
-    if not bool(torch.isfinite(x).all()):
-        raise InputError(f"{where}: the batch contains NaN or infinite values; fix the generator")
-    found_low, found_high = float(x.min()), float(x.max())
-    if found_low < low or found_high > high:
-        raise InputError(
-            f"{where}: values span [{found_low:.4g}, {found_high:.4g}], outside the declared "
-            f"value_range {value_range}; declare the range the images use, or clamp them"
-        )
-    scaled = ((x - low) * (255.0 / (high - low))).clamp(0, 255)
-    return torch.round(scaled).to(torch.uint8) if rounded else scaled.to(torch.float32)
-
-
-def _resized(batch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """uint8 images resized to ``size`` (H, W) with PIL BICUBIC, as folder sources resize."""
-    from PIL import Image
-
-    height, width = size
-    rows = [
-        np.asarray(Image.fromarray(image).resize((width, height), Image.BICUBIC))
-        for image in batch.permute(0, 2, 3, 1).cpu().numpy()
-    ]
-    return torch.from_numpy(np.stack(rows)).permute(0, 3, 1, 2).contiguous().to(batch.device)
-
-
-class _Side:
-    """What a stream holds of one side: per-image features, or float64 sums, or a file's."""
-
-    def __init__(self, role: str):
-        self.role = role
-        self.rows: list[torch.Tensor] = []  # pool3 (+ logits) per batch, on the device
-        self.pending: list[torch.Tensor] = []  # images waiting for a full batch
-        self.pending_positions: list[torch.Tensor] = []
-        self.indices: list[torch.Tensor] = []
-        self.count = 0
-        self.dim = 0  # width of the pool features; the logits (if kept) follow
-        self.image_size: tuple[int, int] | None = None
-        self.captured: list[np.ndarray] = []  # first generated images, for MS-SSIM
-        self.sums: list[torch.Tensor] | None = None  # [n, sum x, sum x xᵀ] in float64
-        self.stats: StatsFile | None = None
-        self.origin: str | None = None  # the file or source the side was set from
-
-    @property
-    def empty(self) -> bool:
-        return self.count == 0 and self.stats is None
-
-    def state(self) -> dict[str, Any]:
-        rows = torch.cat(self.rows).cpu() if self.rows else None
-        return {
-            "rows": rows, "count": self.count, "dim": self.dim,
-            "pending": torch.cat(self.pending).cpu() if self.pending else None,
-            "pending_positions": torch.cat(self.pending_positions).cpu()
-            if self.pending_positions else None, "image_size": self.image_size,
-            "indices": torch.cat(self.indices).cpu() if self.indices else None,
-            "captured": np.concatenate(self.captured) if self.captured else None,
-            "sums": [s.cpu() for s in self.sums] if self.sums is not None else None,
-            "stats": None if self.stats is None else {
-                "mu": self.stats.mu, "sigma": self.stats.sigma,
-                "num_images": self.stats.num_images, "meta": self.stats.meta,
-                "path": None if self.stats.path is None else str(self.stats.path)},
-            "origin": self.origin,
-        }  # fmt: skip
-
-    def load(self, state: dict[str, Any], device: torch.device) -> None:
-        self.rows = [state["rows"].to(device)] if state["rows"] is not None else []
-        self.indices = [state["indices"]] if state["indices"] is not None else []
-        self.count, self.origin = int(state["count"]), state["origin"]
-        self.dim = int(state["dim"])
-        self.pending = [state["pending"]] if state["pending"] is not None else []
-        positions = state["pending_positions"]
-        self.pending_positions = [positions] if positions is not None else []
-        self.image_size = tuple(state["image_size"]) if state["image_size"] else None
-        self.captured = [state["captured"]] if state["captured"] is not None else []
-        self.sums = [s.to(device) for s in state["sums"]] if state["sums"] is not None else None
-        stats = state["stats"]
-        self.stats = None if stats is None else StatsFile(
-            path=Path(stats["path"]) if stats["path"] else None, mu=stats["mu"],
-            sigma=stats["sigma"], num_images=stats["num_images"], meta=stats["meta"])  # fmt: skip
-
-
-class _MetricSide:
-    """A side as the metric table reads it (the attributes of :class:`ganmetrics.api.Side`)."""
-
-    source = None
-    from_cache = False
-
-    def __init__(self, role, description, num_images, features, stats, weights_sha256, captured):
-        self.role, self.description, self.num_images = role, description, num_images
-        self.features: Features | None = features
-        self.stats: StatsFile | None = stats
-        self.weights_sha256 = weights_sha256
-        self.captured = captured
-
-    def describe(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"source": self.description, "num_images": self.num_images}
-        if self.stats is not None:
-            info["stats_meta"] = self.stats.meta
-        return info
 
 
 class Stream:
@@ -254,7 +129,7 @@ class Stream:
         counts = num_samples if isinstance(num_samples, dict) else dict.fromkeys(ROLES, num_samples)
         self.num_samples: dict[str, int | None] = {role: counts.get(role) for role in ROLES}
         self.sync = bool(sync)
-        self._sides = {role: _Side(role) for role in ROLES}
+        self._sides = {role: SideBuffer(role) for role in ROLES}
         if real is not None:
             self.set_real(real)
 
@@ -328,7 +203,7 @@ class Stream:
         side.count += len(batch)
         self._flush(side, final=False)
 
-    def _flush(self, side: _Side, final: bool) -> None:
+    def _flush(self, side: SideBuffer, final: bool) -> None:
         """Run the network on the pending images in batches of the extractor's batch size.
 
         Batches keep the boundaries ``evaluate`` uses (0, B, 2B, ...), however the loop splits its
@@ -359,7 +234,7 @@ class Stream:
         side.pending_positions = [positions[done:]] if positions is not None and done < len(
             positions) else []  # fmt: skip
 
-    def _with_tail(self, side: _Side) -> _Side:
+    def _with_tail(self, side: SideBuffer) -> SideBuffer:
         """A copy of ``side`` with its pending images run too; ``side`` keeps them pending, so
         later updates keep ``evaluate``'s batch boundaries."""
         if not side.pending:
@@ -370,7 +245,7 @@ class Stream:
         self._flush(done, final=True)
         return done
 
-    def _checked_size(self, batch: torch.Tensor, side: _Side) -> torch.Tensor:
+    def _checked_size(self, batch: torch.Tensor, side: SideBuffer) -> torch.Tensor:
         size = tuple(batch.shape[-2:])
         target = self.settings.resize
         if isinstance(target, tuple | list):
@@ -389,11 +264,11 @@ class Stream:
             if batch.dtype != torch.uint8:
                 raise InputError(f"stream update ({side.role} side): resize needs rounded "
                                  "images; pass round_generated=True or one image size")  # fmt: skip
-            batch = _resized(batch, target)
+            batch = resized(batch, target)
         side.image_size = target
         return batch
 
-    def _sum_positions(self, side: _Side, count: int) -> torch.Tensor | None:
+    def _sum_positions(self, side: SideBuffer, count: int) -> torch.Tensor | None:
         """Under DDP in sums mode, each image's data set position (the sampler's padding goes)."""
         if not self.fid_only_sums or not self.sync or group_size() == 1:
             return None
@@ -405,7 +280,7 @@ class Stream:
                              f"num_samples= ({side.role} side): the true image count")  # fmt: skip
         return sampler_positions(count, side.count, group_rank(), group_size())
 
-    def _add_sums(self, side: _Side, pool3: torch.Tensor, positions: torch.Tensor | None):
+    def _add_sums(self, side: SideBuffer, pool3: torch.Tensor, positions: torch.Tensor | None):
         x = pool3.to(torch.float64)
         if positions is not None:
             x = x[(positions < self.num_samples[side.role]).to(x.device)]
@@ -420,7 +295,7 @@ class Stream:
 
     def set_real(self, spec: Any) -> None:
         """The real side from images, a stats ``.npz`` or a features ``.npz`` (kept by reset)."""
-        side = _Side("real")
+        side = SideBuffer("real")
         if isinstance(spec, StatsFile):
             side.stats = spec
         elif isinstance(spec, str | os.PathLike) and str(spec).endswith(".npz"):
@@ -441,7 +316,7 @@ class Stream:
             side.origin = side.stats.description
         self._sides["real"] = side
 
-    def _load_features_file(self, side: _Side, path: Path) -> None:
+    def _load_features_file(self, side: SideBuffer, path: Path) -> None:
         with open_npz(path, "pass a .npz with 'pool3' (N, 2048)") as data:
             pool3 = np.asarray(data["pool3"])
             recorded = str(data["weights_sha256"]) if "weights_sha256" in data.files else None
@@ -455,7 +330,7 @@ class Stream:
                              f"{pool3.shape}; save per-image features")  # fmt: skip
         self._hold(side, pool3, str(path))
 
-    def _hold(self, side: _Side, pool3: np.ndarray, origin: str) -> None:
+    def _hold(self, side: SideBuffer, pool3: np.ndarray, origin: str) -> None:
         rows = torch.from_numpy(np.ascontiguousarray(pool3)).to(self.device)
         if self.fid_only_sums:
             self._add_sums(side, rows, None)
@@ -466,7 +341,7 @@ class Stream:
     def reset(self, real: bool = False) -> None:
         """Forget the generated side (and the real one with ``real=True``)."""
         for role in ("real", "fake") if real else ("fake",):
-            self._sides[role] = _Side(role)
+            self._sides[role] = SideBuffer(role)
 
     # -- the metric stage ------------------------------------------------------------------
     def compute(self, **overrides: Any) -> dict[str, Any]:
@@ -495,7 +370,7 @@ class Stream:
         result = evaluator.score(real, fake, started)
         return result
 
-    def _metric_side(self, role: str, settings: EvalSettings) -> _MetricSide:
+    def _metric_side(self, role: str, settings: EvalSettings) -> MetricSide:
         side = self._with_tail(self._sides[role])
         description = side.origin or f"stream ({role} side)"
         if side.empty:
@@ -507,12 +382,12 @@ class Stream:
             )  # fmt: skip
         sha = self.network["weights_sha256"]
         if side.stats is not None:
-            return _MetricSide(role, description, side.stats.num_images, None, side.stats, sha,
+            return MetricSide(role, description, side.stats.num_images, None, side.stats, sha,
                                None)  # fmt: skip
         distributed = self.sync and group_size() > 1 and side.origin is None
         if self.fid_only_sums:
             stats = self._stats_from_sums(side, description, distributed)
-            return _MetricSide(role, description, stats.num_images, None, stats, sha, None)
+            return MetricSide(role, description, stats.num_images, None, stats, sha, None)
         rows = torch.cat(side.rows)
         indices = torch.cat(side.indices) if side.indices else None
         if distributed:
@@ -525,7 +400,7 @@ class Stream:
         if self._keeps_logits(role):
             pool3, logits = np.ascontiguousarray(pool3), np.ascontiguousarray(logits)
         captured = np.concatenate(side.captured) if side.captured else None
-        return _MetricSide(role, description, count, Features(pool3, logits), None, sha, captured)
+        return MetricSide(role, description, count, Features(pool3, logits), None, sha, captured)
 
     def _protocol_count(self, role: str, available: int, description: str) -> int:
         """As :class:`ganmetrics.api.Side`: the protocol's count, the first ones of a larger set."""
@@ -540,7 +415,7 @@ class Stream:
             raise InputError(f"{description}: has {count} image(s); at least 2 are needed")
         return count
 
-    def _stats_from_sums(self, side: _Side, description: str, distributed: bool) -> StatsFile:
+    def _stats_from_sums(self, side: SideBuffer, description: str, distributed: bool) -> StatsFile:
         """Mean and unbiased covariance from float64 sums: ``(Σxxᵀ − n μμᵀ) / (n − 1)``."""
         count, total, outer = (s.clone() for s in side.sums)
         if distributed:
@@ -585,7 +460,7 @@ class Stream:
                 "create the Stream with the settings of the run that saved it"
             )
         for role in ROLES:
-            side = _Side(role)
+            side = SideBuffer(role)
             side.load(state["sides"][role], self.device)
             self._sides[role] = side
 
