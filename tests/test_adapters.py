@@ -86,3 +86,35 @@ def test_kid_and_is_metrics(images, options, ours):
     assert logits.shape == (6, 1008)
     assert (float(mean), float(std)) == tuple(inception_score(logits, splits=2))
     assert np.isfinite(float(mean))
+
+
+def test_lightning_logs_the_metric_per_epoch(images, options):
+    """``self.log("fid", metric)``: Lightning calls compute() at the epoch's end, then reset()."""
+    pl = pytest.importorskip("lightning.pytorch")
+    real, fake = images
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+            self.fid = FID(real=real[:6].numpy(), **options)
+
+        def training_step(self, batch, batch_idx):
+            (generated,) = batch
+            self.fid.update(generated)
+            self.log("fid", self.fid, on_step=False, on_epoch=True)
+            return (self.weight**2).sum()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    module = Module()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(fake[:6]), batch_size=3)
+    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(module, loader)
+    logged = float(trainer.callback_metrics["fid"])
+    assert logged == pytest.approx(module.fid.result["fid"], rel=1e-6) and logged > 0
+    assert module.fid.result["meta"]["n_fake"] == 6 and len(module.fid.stream) == 0  # reset
