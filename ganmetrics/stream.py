@@ -37,6 +37,7 @@ from ganmetrics.metrics import METRIC_TABLE
 from ganmetrics.protocols import get_protocol, resolve_count
 from ganmetrics.settings import EvalSettings
 from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source
+from ganmetrics.sources import _parse_resize as parse_resize
 from ganmetrics.sources.arrays import parse_value_range
 from ganmetrics.sources.npz import open_npz
 from ganmetrics.stream_gather import (
@@ -171,9 +172,15 @@ class Stream:
                                  round_generated=s.round_generated)  # fmt: skip
             if isinstance(source, StatsFile):
                 raise InputError(f"{source.description}: a stats file; pass it as Stream(real=)")
+        from tqdm.auto import tqdm
+
         extractor = self._evaluator.extractor
-        for batch in source.batches(extractor.batch_size, extractor.num_workers):
-            self._add(torch.as_tensor(batch), "real" if real else "fake", None)
+        role = "real" if real else "fake"
+        with tqdm(total=len(source), desc=f"stream {role}", unit="img", leave=False,
+                  disable=not s.progress, dynamic_ncols=True) as bar:  # fmt: skip
+            for batch in source.batches(extractor.batch_size, extractor.num_workers):
+                self._add(torch.as_tensor(batch), role, None)
+                bar.update(len(batch))
 
     def _add(self, batch: torch.Tensor, role: str, indices: Any) -> None:
         side = self._sides[role]
@@ -247,9 +254,9 @@ class Stream:
 
     def _checked_size(self, batch: torch.Tensor, side: SideBuffer) -> torch.Tensor:
         size = tuple(batch.shape[-2:])
-        target = self.settings.resize
-        if isinstance(target, tuple | list):
-            target = tuple(int(v) for v in target)
+        target = parse_resize(self.settings.resize, "Stream(resize=...)")
+        if isinstance(target, tuple):
+            pass
         elif side.image_size is None or not target:
             target = side.image_size or size
         else:
