@@ -26,6 +26,8 @@ WHEELS=(
   hypothesis==6.155.2
   sortedcontainers==2.4.0
   pygments==2.19.2          # pytest's output
+  torchmetrics==1.9.0       # bench_stream.py: FID agreement and loop precision (gpu_check stream)
+  lightning-utilities==0.15.3  # torchmetrics' dependency
 )
 mkdir -p .whl
 python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \

@@ -10,9 +10,12 @@ still reports what it finished:
    folders of PNGs, cold and with a warm cache, with both tools' FID values.
 3. ``trainer``: ``bench/bench_train.py`` (ms per iteration for every architecture and
    regularizer), plain and, where that script offers them, with ``--amp-bf16`` / ``--compile``.
-4. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision and
+4. ``stream``: ``bench/bench_stream.py`` on the device: ``ganmetrics.Stream``'s overhead over a
+   bare forward pass, and FID by torchmetrics and by the stream's torchmetrics adapter with the
+   loop's TF32 off and on.
+5. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision and
    distributed tests).
-5. ``encoders``: images/s, peak GPU memory and batch-of-1 agreement of the DINOv2 and CLIP
+6. ``encoders``: images/s, peak GPU memory and batch-of-1 agreement of the DINOv2 and CLIP
    ViT-L/14 encoders of ``ganmetrics.encoders`` (issue #16).
 
 ``--cpu`` runs every stage at tiny sizes on the CPU, to check the script, not to measure.
@@ -212,6 +215,22 @@ def measure_trainer(args, device: torch.device, workdir: Path) -> dict:
     return results
 
 
+def measure_stream(weights: str, args, device: torch.device, workdir: Path) -> dict:
+    """``bench/bench_stream.py``'s overhead and precision stages on ``device`` (a subprocess)."""
+    out = workdir / "stream.json"
+    sizes = ["--num", "2048", "--batch", "256"] if device.type == "cuda" else ["--num", "8",
+             "--batch", "4", "--precision-images", "4", "--repeats", "1"]  # fmt: skip
+    command = [sys.executable, str(REPO / "bench" / "bench_stream.py"), "--device", device.type,
+               "--stages", "overhead,precision", "--workdir", str(workdir), "--json", str(out),
+               *sizes]  # fmt: skip
+    env = {**os.environ, "GANMETRICS_INCEPTION_WEIGHTS": weights}
+    done = subprocess.run(command, env=env, capture_output=True, text=True,
+                          timeout=args.stage_limit)  # fmt: skip
+    if done.returncode != 0:
+        return {"error": done.stderr[-500:]}
+    return json.loads(out.read_text())
+
+
 def run_tests(args) -> dict:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.tests]
     start = time.perf_counter()
@@ -272,6 +291,18 @@ def markdown(results: dict) -> str:
     for name, train in results.get("trainer", {}).items():
         if isinstance(train, dict) and "markdown" in train:
             lines += ["", f"Trainer ({name}):", "", train["markdown"]]
+    stream = results.get("stream", {})
+    if "overhead" in stream:
+        over, precision = stream["overhead"], stream.get("precision", {})
+        lines += ["", f"Stream: {over['images']} images, update() {over['overhead']:+.1%} over a "
+                  f"bare forward ({over['overhead_clock']})"]  # fmt: skip
+        if "torchmetrics_change" in precision:
+            lines.append(
+                f"FID with the loop's TF32 on vs off: torchmetrics "
+                f"{precision['torchmetrics_change']:+.2e}, ganmetrics "
+                f"{precision['ganmetrics_change']:+.2e} (agreement, TF32 off: "
+                f"{precision['agreement_float32']:+.2e})"
+            )
     tests = results.get("tests", {})
     if tests:
         lines += ["", f"CUDA tests: `{tests.get('command', '')}` → {tests.get('summary', '')}"]
@@ -323,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpu", action="store_true", help="tiny sizes on the CPU (smoke test)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
-    parser.add_argument("--stages", default="features,end_to_end,trainer,tests,encoders")
+    parser.add_argument("--stages", default="features,end_to_end,trainer,stream,tests,encoders")
     args = parser.parse_args(argv)
     device = torch.device("cpu" if args.cpu or not torch.cuda.is_available() else "cuda")
     gpu = device.type == "cuda"
@@ -359,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
             "features": lambda: measure_features(weights, args, device),
             "end_to_end": lambda: measure_end_to_end(weights, args, device, workdir),
             "trainer": lambda: measure_trainer(args, device, workdir),
+            "stream": lambda: measure_stream(weights, args, device, workdir),
             "tests": lambda: run_tests(args),
             "encoders": lambda: measure_encoders(args, device, workdir),
         }

@@ -9,6 +9,7 @@ The public API::
     ganmetrics.compute_features(source, "feats.npz", encoder="dinov2-vitl14")
     ganmetrics.evaluate_reconstruction("generator.pt", "test_images/")
     ganmetrics.FeatureExtractor(weights=None, device=None)
+    ganmetrics.Stream(metrics=("fid",)).update(images) ... .compute()   # in a training loop
 
 Names load on first use, so ``import ganmetrics.kid`` (features in, numbers out) does not load
 torch. ``ganmetrics.fid`` is the function: importing the submodule ``ganmetrics.fid`` (the FID
@@ -46,6 +47,7 @@ _EXPORTS = {
     "load_stats": "ganmetrics.sources",
     "open_source": "ganmetrics.sources",
     "save_stats": "ganmetrics.sources",
+    "Stream": "ganmetrics.stream",
 }
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "ImageSource",
     "InputError",
     "StatsFile",
+    "Stream",
     "__version__",
     "compute_features",
     "compute_stats",
@@ -90,6 +93,7 @@ if TYPE_CHECKING:
     from ganmetrics.metrics import METRIC_TABLE, METRICS
     from ganmetrics.settings import EvalSettings
     from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source, save_stats
+    from ganmetrics.stream import Stream
 
 
 def __getattr__(name: str):

@@ -257,6 +257,12 @@ class Evaluator:
         self._extractor = extractor
         self._network: dict[str, Any] | None = extractor.describe() if extractor else None
 
+    def replaced(self, **overrides: Any) -> Evaluator:
+        """This evaluator with some settings replaced, sharing its network (no reload)."""
+        other = Evaluator(dataclasses.replace(self.settings, **overrides), self._extractor)
+        other._network = self._network
+        return other
+
     @property
     def network(self) -> dict[str, Any]:
         """Weights hash and network variant, known without loading the network (cache hits)."""
@@ -325,6 +331,19 @@ class Evaluator:
         needs_real = any(row.needs_real_images for row in rows)
         real_side = Side("real", real, s, s.num_real) if needs_real else None
         fake_side = Side("fake", fake, s, s.num_fake)
+        self.check_sides(real_side, fake_side)
+
+        kept = max((row.images_kept(s) for row in rows if row.images_kept), default=0)
+        if real_side is not None and real_side.source is not None:
+            real_side.features = self.features(real_side)
+        if fake_side.source is not None and any(row.needs_fake != "pixels" for row in rows):
+            fake_side.features = self.features(fake_side, capture=kept)
+        return self.score(real_side, fake_side, started)
+
+    def check_sides(self, real_side: Any, fake_side: Any) -> None:
+        """Refuse, before any network runs, sides the requested metrics cannot use."""
+        s = self.settings
+        rows = [row for name, row in METRIC_TABLE.items() if name in s.metrics]
         wanted_real = [row.name for row in rows if row.needs_real_features]
         if real_side is not None and real_side.stats is not None and wanted_real:
             raise InputError(
@@ -349,13 +368,17 @@ class Evaluator:
             if row.check is not None:
                 row.check(real_side, fake_side, s)
 
-        kept = max((row.images_kept(s) for row in rows if row.images_kept), default=0)
-        if real_side is not None and real_side.source is not None:
-            real_side.features = self.features(real_side)
-        if fake_side.source is not None and any(row.needs_fake != "pixels" for row in rows):
-            fake_side.features = self.features(fake_side, capture=kept)
-        _check_same_network(real_side, fake_side)
+    def score(self, real_side: Any, fake_side: Any, started: float) -> dict[str, Any]:
+        """The metric stage: the requested metrics of sides whose features are at hand.
 
+        The one place where features (or a stats file's mean and covariance) become the result
+        dict, read row by row from :data:`~ganmetrics.metrics.METRIC_TABLE`: values, notes,
+        bootstrap intervals and ``meta``. :func:`evaluate` and :class:`ganmetrics.Stream` both end
+        here, so a stream's result equals ``evaluate``'s on the same images.
+        """
+        _check_same_network(real_side, fake_side)
+        s = self.settings
+        rows = [row for name, row in METRIC_TABLE.items() if name in s.metrics]
         result: dict[str, Any] = {}
         notes: list[str] = []
         for row in rows:
@@ -375,7 +398,7 @@ class Evaluator:
             result["meta"]["notes"] = notes
         return result
 
-    def _meta(self, real_side: Side | None, fake_side: Side, started: float) -> dict[str, Any]:
+    def _meta(self, real_side: Any, fake_side: Any, started: float) -> dict[str, Any]:
         meta: dict[str, Any] = {
             "ganmetrics_version": __version__,
             "protocol": self.settings.protocol,

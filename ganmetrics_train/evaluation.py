@@ -2,9 +2,11 @@
 
 "The GAN Landscape" (Kurach, Lucic et al. 2019, section 4) scores a model by FID between test
 images and generated images (10k/10k on CIFAR10 and LSUN-BEDROOM, 3k/3k on CELEBA-HQ-128, counts in
-:mod:`ganmetrics.protocols`). :class:`RunEvaluation` holds ONE :class:`ganmetrics.Evaluator` for a
-run, so the Inception network is loaded once and the test split's features come from the cache
-after the first evaluation.
+:mod:`ganmetrics.protocols`). :class:`RunEvaluation` holds ONE :class:`ganmetrics.Stream` for a
+run, the path that users' own training loops take too: the Inception network is loaded once, the
+test split's features are computed (or read from the cache) once and kept, and each evaluation
+feeds the generated images and calls ``compute()``, which ends in the metric stage of
+:func:`ganmetrics.evaluate`.
 
 The generated side is the sampling generator handed to the evaluator as a module with
 ``seed=config.seed``, under the data set's study protocol (unrounded float images for CIFAR-10,
@@ -81,13 +83,14 @@ def missing_weights_message(problem: str) -> str:
 
 
 class RunEvaluation:
-    """The test split, the run's one :class:`ganmetrics.Evaluator`, and how to score a generator."""
+    """The test split, the run's one :class:`ganmetrics.Stream`, and how to score a generator."""
 
     def __init__(self, config: TrainConfig, progress: bool = False):
         self.config = config
         self.progress = progress
         self._test_source = None
-        self._evaluator = None
+        self._settings = None
+        self._stream = None
 
     @property
     def test_source(self):
@@ -102,13 +105,14 @@ class RunEvaluation:
         return self._test_source
 
     @property
-    def evaluator(self):
-        if self._evaluator is None:
-            from ganmetrics.api import EvalSettings, Evaluator
+    def settings(self):
+        """The evaluation settings of the run (the data set's study protocol and estimators)."""
+        if self._settings is None:
             from ganmetrics.protocols import PROTOCOLS
+            from ganmetrics.settings import EvalSettings
 
             cfg = self.config
-            settings = EvalSettings(
+            self._settings = EvalSettings(
                 # the study's estimators for its data sets (section 4; compare_gan's conventions)
                 protocol=cfg.dataset if cfg.dataset in PROTOCOLS else "custom",
                 metrics=tuple(cfg.eval_metrics),
@@ -121,8 +125,19 @@ class RunEvaluation:
                 cache=True,
                 progress=self.progress,
             )
-            self._evaluator = Evaluator(settings)
-        return self._evaluator
+        return self._settings
+
+    @property
+    def stream(self):
+        """The run's stream; the test split's features are held from the first evaluation on."""
+        if self._stream is None:
+            from ganmetrics.stream import Stream
+
+            stream = Stream(settings=self.settings)
+            if stream.settings.needs_real():
+                stream.set_real(self.test_source)
+            self._stream = stream
+        return self._stream
 
     def check_inputs(self) -> None:
         """Fail before training, not at the first evaluation: test split and Inception weights."""
@@ -141,8 +156,12 @@ class RunEvaluation:
             raise InputError(missing_weights_message(str(exc))) from None
 
     def compute(self, generator: nn.Module) -> dict[str, Any]:
-        """The evaluator's result for ``generator`` (scores and ``meta``)."""
-        return self.evaluator.evaluate(self.test_source, generator)
+        """The stream's result for ``generator`` (scores and ``meta``): the images that
+        ``ganmetrics eval --fake generator.pt --seed SEED --num N`` scores, fed batch by batch."""
+        stream = self.stream
+        stream.reset()
+        stream.update_from(generator, num=stream.settings.num_fake)
+        return stream.compute()
 
     def score(self, generator: nn.Module, step: int, announce) -> dict[str, Any]:
         """Evaluate ``generator`` at ``step``; the ``scores.jsonl`` record (without run fields).
