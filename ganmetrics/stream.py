@@ -24,7 +24,6 @@ import copy
 import dataclasses
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,10 +35,9 @@ from ganmetrics.features import Features
 from ganmetrics.metrics import METRIC_TABLE
 from ganmetrics.protocols import get_protocol, resolve_count
 from ganmetrics.settings import EvalSettings
-from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source
+from ganmetrics.sources import ImageSource, StatsFile, open_source
 from ganmetrics.sources import _parse_resize as parse_resize
 from ganmetrics.sources.arrays import parse_value_range
-from ganmetrics.sources.npz import open_npz
 from ganmetrics.stream_gather import (
     gather_rows,
     group_rank,
@@ -83,7 +81,7 @@ class Stream:
             both sides or ``{"real": n, "fake": m}``), when updates carry no ``indices``.
         real: the real side, kept across :meth:`reset`: images (anything ``evaluate`` takes,
             features cached on disk), a stats ``.npz`` (``mu``, ``sigma``; FID only) or a
-            features ``.npz`` (``pool3`` (N, 2048), optional ``logits``, ``weights_sha256``).
+            feature file of ``ganmetrics features`` (its encoder and weights must match).
         sync: gather features over ``torch.distributed`` ranks in :meth:`compute`.
         encoder: passed through to the settings (the feature network; Inception by default).
         extractor: a ready :class:`~ganmetrics.features.FeatureExtractor` to reuse.
@@ -301,41 +299,30 @@ class Stream:
         side.sums[2] += x.T @ x
 
     def set_real(self, spec: Any) -> None:
-        """The real side from images, a stats ``.npz`` or a features ``.npz`` (kept by reset)."""
+        """The real side from images, a stats ``.npz`` or a feature file of ``ganmetrics
+        features`` (kept by reset), opened as :func:`ganmetrics.evaluate` opens it."""
         side = SideBuffer("real")
         if isinstance(spec, StatsFile):
             side.stats = spec
-        elif isinstance(spec, str | os.PathLike) and str(spec).endswith(".npz"):
-            with open_npz(Path(spec), "pass a stats or features .npz") as data:
-                keys = set(data.files)
-            if {"mu", "sigma"} <= keys:
-                side.stats = load_stats(spec)
-            elif "pool3" in keys:
-                self._load_features_file(side, Path(spec))
-        if side.empty:
+        else:
             opened = Side("real", spec, self.settings, self.settings.num_real)
             if opened.stats is not None:
                 side.stats = opened.stats
+            elif opened.features is not None:  # a feature file: the same weights, or refused
+                recorded = opened.weights_sha256
+                if recorded and recorded != self.network["weights_sha256"]:
+                    raise InputError(
+                        f"{opened.description}: features of weights {recorded[:12]}…, this "
+                        f"stream uses {self.network['weights_sha256'][:12]}…; recompute them "
+                        "with the same --encoder and weights file"
+                    )
+                self._hold(side, opened.features.pool3, opened.description)
             else:
                 features = self._evaluator.features(opened)
                 self._hold(side, features.pool3, opened.description)
         if side.stats is not None:
             side.origin = side.stats.description
         self._sides["real"] = side
-
-    def _load_features_file(self, side: SideBuffer, path: Path) -> None:
-        with open_npz(path, "pass a .npz with 'pool3' (N, 2048)") as data:
-            pool3 = np.asarray(data["pool3"])
-            recorded = str(data["weights_sha256"]) if "weights_sha256" in data.files else None
-        if recorded and recorded != self.network["weights_sha256"]:
-            raise InputError(
-                f"{path}: features of Inception weights {recorded[:12]}…, this stream uses "
-                f"{self.network['weights_sha256'][:12]}…; recompute them with the same weights"
-            )
-        if pool3.ndim != 2 or pool3.dtype.kind != "f":
-            raise InputError(f"{path}: 'pool3' must be a float (N, D) array, got {pool3.dtype} "
-                             f"{pool3.shape}; save per-image features")  # fmt: skip
-        self._hold(side, pool3, str(path))
 
     def _hold(self, side: SideBuffer, pool3: np.ndarray, origin: str) -> None:
         rows = torch.from_numpy(np.ascontiguousarray(pool3)).to(self.device)

@@ -131,6 +131,7 @@ class MetricSide:
 
     source = None
     from_cache = False
+    feature_meta = None  # features are held in memory, not read from a feature file
 
     def __init__(self, role, description, num_images, features, stats, weights_sha256, captured):
         self.role, self.description, self.num_images = role, description, num_images

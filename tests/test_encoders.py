@@ -306,3 +306,26 @@ def test_missing_weights_is_one_line_naming_file_source_and_test_weights(monkeyp
     line = result.output.strip().splitlines()[-1]
     assert "dinov2_vitl14_pretrain.pth" in line and "dl.fbaipublicfiles.com" in line
     assert "ganmetrics make-test-weights --encoder dinov2-vitl14" in line
+
+
+def test_stream_on_another_encoder_equals_evaluate(weights, images, tmp_path, monkeypatch):
+    """The encoders plug into ganmetrics.Stream: the same numbers as evaluate, and a feature file
+    of the same encoder serves as the real side."""
+    import ganmetrics
+
+    monkeypatch.setenv("GANMETRICS_CACHE", str(tmp_path / "cache"))
+    real, fake = images, images[::-1].copy()
+    options = dict(encoder="clip-vitl14-336", encoder_weights=str(weights["clip-vitl14-336"]),
+                   device="cpu", progress=False)  # fmt: skip
+    expected = ganmetrics.evaluate(real, fake, ("cmmd", "fd"), **options)
+    stream = ganmetrics.Stream(("cmmd", "fd"), **options)
+    stream.update(torch.from_numpy(real), real=True)
+    stream.update(torch.from_numpy(fake))
+    got = stream.compute()
+    assert got["cmmd"] == pytest.approx(expected["cmmd"], rel=1e-9)
+    assert got["fd"] == pytest.approx(expected["fd"], rel=1e-9)
+    assert got["meta"]["encoder"] == "clip-vitl14-336"
+    ganmetrics.compute_features(real, tmp_path / "r.npz", **options)
+    from_file = ganmetrics.Stream(("cmmd",), real=str(tmp_path / "r.npz"), **options)
+    from_file.update(torch.from_numpy(fake))
+    assert from_file.compute()["cmmd"] == pytest.approx(expected["cmmd"], rel=1e-9)

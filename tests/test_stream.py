@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganmetrics import evaluate
+from ganmetrics import compute_features, evaluate
 from ganmetrics.errors import InputError
 from ganmetrics.inception import calibration_images
 from ganmetrics.stream import Stream
@@ -123,8 +123,7 @@ def test_checkpoint_reset_and_a_features_file(reference, images, options, fed, t
     resumed.update(torch.from_numpy(fake))
     assert resumed.compute(metrics=("kid",))["kid_mean"] == expected["kid_mean"]
 
-    pool3 = fed._metric_side("real", fed.settings).features.pool3
-    np.savez(tmp_path / "real_features.npz", pool3=pool3)
+    compute_features(real, tmp_path / "real_features.npz", **options)
     from_file = Stream(("kid", "prc"), real=tmp_path / "real_features.npz", **options)
     from_file.update(torch.from_numpy(fake))
     got = from_file.compute()
