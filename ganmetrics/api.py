@@ -26,7 +26,7 @@ from ganmetrics import distributed
 from ganmetrics.atomic import ensure_writable_dir
 from ganmetrics.encoders import DEFAULT_ENCODER, get_encoder, make_extractor
 from ganmetrics.errors import InputError
-from ganmetrics.feature_file import is_feature_file, load_feature_file, save_feature_file
+from ganmetrics.feature_file import save_feature_file
 from ganmetrics.features import (
     FeatureExtractor,
     Features,
@@ -35,8 +35,8 @@ from ganmetrics.features import (
 )
 from ganmetrics.inception import check_weights, file_sha256, resolve_weights_path
 from ganmetrics.metrics import METRIC_TABLE, METRICS
-from ganmetrics.protocols import get_protocol, resolve_count
 from ganmetrics.settings import RECON_LR, RECON_NUM_IMAGES, RECON_STEPS, EvalSettings
+from ganmetrics.side import Side, check_same_network, each, require_sides
 from ganmetrics.sources import (
     ImageSource,
     StatsFile,
@@ -47,25 +47,8 @@ from ganmetrics.sources import (
 )
 from ganmetrics.version import __version__
 
+
 #: What each side can be, for the required-argument messages.
-_REAL_KINDS = "a folder, zip or .npy/.npz of real images, or (FID only) a stats .npz"
-_FAKE_KINDS = "a folder, zip or .npy/.npz of generated images, a generator .pt or module:callable"
-
-
-def _each(names: Sequence[str]) -> str:
-    """``kid`` or ``each of kid and prc``: metric names as the subject of a singular verb."""
-    return names[0] if len(names) == 1 else f"each of {', '.join(names[:-1])} and {names[-1]}"
-
-
-def require_sides(real: Any, fake: Any, metrics: Sequence[str]) -> None:
-    """Refuse a missing side with the same one line in the API and every command."""
-    if fake is None:
-        raise InputError(f"--fake is required: pass {_FAKE_KINDS}")
-    needing_real = [m for m in metrics if METRIC_TABLE[m].needs_real_images]
-    if real is None and needing_real:
-        raise InputError(f"--real is required for {', '.join(needing_real)}: pass {_REAL_KINDS}")
-
-
 def check_writable(path: str | os.PathLike, flag: str = "--out") -> Path:
     """Refuse, before any work, an output path that cannot be written (one line naming it)."""
     target = Path(path)
@@ -86,94 +69,6 @@ def check_writable(path: str | os.PathLike, flag: str = "--out") -> Path:
     return target
 
 
-class Side:
-    """One side of a comparison: an image source or a stats file, plus what was computed for it."""
-
-    def __init__(self, role: str, spec: Any, settings: EvalSettings, requested: int | None):
-        self.role = role
-        self.feature_meta: dict[str, Any] | None = None
-        if is_feature_file(spec):
-            self._open_feature_file(spec, settings, requested)
-            return
-        protocol = get_protocol(settings.protocol)
-        options = {
-            "value_range": settings.value_range,
-            "resize": settings.resize,
-            "seed": settings.seed,
-            "z_dim": settings.z_dim,
-            "device": settings.device,
-            "round_generated": settings.round_generated,
-            "stats_dim": None,  # checked below, after the encoder that made them
-        }
-        count_hint = requested if requested is not None else _preset_count(protocol, role)
-        try:  # finite sources open whole, so a protocol can say how many images are missing
-            opened = open_source(spec, **options)
-        except InputError:
-            if count_hint is None:
-                raise
-            opened = open_source(spec, num=count_hint, **options)  # generators need a count
-        self.stats: StatsFile | None = opened if isinstance(opened, StatsFile) else None
-        if self.stats is not None:
-            _check_encoder(self.stats.description, self.stats.meta, settings, "statistics")
-            if settings.encoder == DEFAULT_ENCODER and self.stats.path is not None:
-                load_stats(self.stats.path, expected_dim=2048)  # the one dimension message
-        self.source: ImageSource | None = None if self.stats else opened
-        description = str(getattr(opened, "path", None) or getattr(opened, "description", spec))
-        self.description = description
-        available = self.stats.num_images if self.stats is not None else len(self.source)
-        count = resolve_count(protocol, role, available, requested, description)
-        if self.source is not None and count is not None and count != len(self.source):
-            self.source = open_source(self.source, num=count)  # more than it holds: an error
-        self.num_images = len(self.source) if self.source is not None else self.stats.num_images
-        if self.num_images is not None and self.num_images < 2:
-            raise InputError(
-                f"{description}: has {self.num_images} image(s); at least 2 are needed"
-            )
-        self.features: Features | None = None
-        self.weights_sha256: str | None = None
-        self.from_cache = False
-        self.captured: np.ndarray | None = None  # first images, kept for MS-SSIM
-
-    def _open_feature_file(self, spec: Any, settings: EvalSettings, requested: int | None):
-        """Per-image features written by ``ganmetrics features``: no network runs for them."""
-        features, meta = load_feature_file(spec)
-        self.description = os.fspath(spec)
-        _check_encoder(self.description, meta, settings, "features")
-        if requested is not None and requested > len(features):
-            raise InputError(f"{self.description}: holds {len(features)} feature vectors, "
-                             f"{requested} requested; lower --num")  # fmt: skip
-        self.features = features if requested is None else features.head(requested)
-        self.num_images = len(self.features)
-        self.feature_meta = meta
-        self.stats, self.source, self.captured = None, None, None
-        self.weights_sha256 = meta.get("weights_sha256")
-        self.from_cache = False
-
-    def describe(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"source": self.description, "num_images": self.num_images}
-        if self.feature_meta is not None:
-            info["feature_file_meta"] = self.feature_meta
-        elif self.source is not None:
-            info["fingerprint"] = self.source.fingerprint()
-            info["features_from_cache"] = self.from_cache
-        else:
-            info["stats_meta"] = self.stats.meta
-        return info
-
-
-def _check_same_network(*sides: Side | None) -> None:
-    """Refuse per-image features of two different weights files (a feature file against images
-    or against another feature file)."""
-    found = {side.description: side.weights_sha256 for side in sides
-             if side is not None and side.features is not None and side.weights_sha256}  # fmt: skip
-    if len(set(found.values())) > 1:
-        (first, sha1), (second, sha2) = list(found.items())[:2]
-        raise InputError(
-            f"{first}: features of weights {sha1[:12]}…, but {second} has {sha2[:12]}…; "
-            "compute both with the same --encoder and weights file"
-        )
-
-
 def _inception_weights(settings: EvalSettings) -> str | os.PathLike | None:
     """``--inception-weights``, else ``--encoder-weights``, else ``$GANMETRICS_INCEPTION_WEIGHTS``
     (read by :func:`resolve_weights_path`), else the file in ``$GANMETRICS_WEIGHTS_DIR``."""
@@ -184,17 +79,6 @@ def _inception_weights(settings: EvalSettings) -> str | os.PathLike | None:
     if explicit or os.environ.get(ENV_VAR):
         return explicit
     return weights_dir_file(get_encoder(DEFAULT_ENCODER))
-
-
-def _check_encoder(description: str, meta: dict, settings: EvalSettings, what: str) -> None:
-    """Refuse statistics or features of another encoder than this run's (one line)."""
-    recorded = str(meta.get("encoder") or DEFAULT_ENCODER)
-    if recorded != get_encoder(settings.encoder).name:
-        raise InputError(
-            f"{description}: {what} of the {recorded} encoder, but this run uses --encoder "
-            f"{settings.encoder}; pass --encoder {recorded} or recompute them with "
-            f"--encoder {settings.encoder}"
-        )
 
 
 @functools.lru_cache(maxsize=2)
@@ -216,10 +100,6 @@ def _shared_extractor(
         weights=weights, device=device, batch_size=batch_size, float64=float64,
         num_workers=num_workers, compile=compile, fast=fast, allow_tf32=allow_tf32,
     )  # fmt: skip
-
-
-def _preset_count(protocol, role: str) -> int | None:
-    return protocol.num_real if role == "real" else protocol.num_fake
 
 
 class _CapturingSource(ImageSource):
@@ -348,7 +228,7 @@ class Evaluator:
         if real_side is not None and real_side.stats is not None and wanted_real:
             raise InputError(
                 f"{real_side.description}: a stats file holds no per-image features, and "
-                f"{_each(wanted_real)} needs them; pass the real images instead"
+                f"{each(wanted_real)} needs them; pass the real images instead"
             )
         beyond_stats = [row.name for row in rows if row.needs_fake != "statistics"]
         if fake_side.stats is not None and beyond_stats:
@@ -376,7 +256,7 @@ class Evaluator:
         bootstrap intervals and ``meta``. :func:`evaluate` and :class:`ganmetrics.Stream` both end
         here, so a stream's result equals ``evaluate``'s on the same images.
         """
-        _check_same_network(real_side, fake_side)
+        check_same_network(real_side, fake_side)
         s = self.settings
         rows = [row for name, row in METRIC_TABLE.items() if name in s.metrics]
         result: dict[str, Any] = {}
@@ -648,5 +528,4 @@ __all__ = [
     "evaluate",
     "evaluate_reconstruction",
     "fid",
-    "require_sides",
 ]

@@ -12,15 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
 from ganmetrics.errors import InputError
 
 if TYPE_CHECKING:
-    from ganmetrics.api import Side
     from ganmetrics.settings import EvalSettings
+
+
+class Side(Protocol):
+    """What a row reads of a side: :class:`ganmetrics.side.Side` for sources and files, the
+    stream's :class:`ganmetrics.stream_sides.MetricSide` for images fed batch by batch."""
+
+    role: str
+    description: str
+    num_images: int | None
+    features: Any  # ganmetrics.features.Features (pool3, logits), or None
+    stats: Any  # ganmetrics.sources.StatsFile (mean, covariance), or None
+    captured: np.ndarray | None  # the first generated images, for MS-SSIM
+    weights_sha256: str | None
 
 
 @dataclass(frozen=True)

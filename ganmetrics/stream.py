@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganmetrics.api import Evaluator, Side
+from ganmetrics.api import Evaluator
 from ganmetrics.errors import InputError
 from ganmetrics.features import Features
 from ganmetrics.metrics import METRIC_TABLE
 from ganmetrics.protocols import get_protocol, resolve_count
 from ganmetrics.settings import EvalSettings
+from ganmetrics.side import Side
 from ganmetrics.sources import ImageSource, StatsFile, open_source
 from ganmetrics.sources import _parse_resize as parse_resize
 from ganmetrics.sources.arrays import parse_value_range
@@ -397,7 +398,7 @@ class Stream:
         return MetricSide(role, description, count, Features(pool3, logits), None, sha, captured)
 
     def _protocol_count(self, role: str, available: int, description: str) -> int:
-        """As :class:`ganmetrics.api.Side`: the protocol's count, the first ones of a larger set."""
+        """As :class:`~ganmetrics.side.Side`: the protocol's count, the first of a larger set."""
         s = self.settings
         requested = s.num_real if role == "real" else s.num_fake
         count = resolve_count(get_protocol(s.protocol), role, available, requested, description)

@@ -3,7 +3,7 @@
 :func:`images_to_255` maps a batch exactly as array sources do (:mod:`ganmetrics.sources.arrays`),
 on the batch's own device; :class:`SideBuffer` keeps per-image features (or float64 sums, or a
 file's statistics) and the images waiting for a full batch; :class:`MetricSide` is a side as the
-metric table reads it (the attributes of :class:`ganmetrics.api.Side`).
+metric table reads it (the attributes of :class:`ganmetrics.side.Side`).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class SideBuffer:
 
 
 class MetricSide:
-    """A side as the metric table reads it (the attributes of :class:`ganmetrics.api.Side`)."""
+    """A side as the metric table reads it (the attributes of :class:`ganmetrics.side.Side`)."""
 
     source = None
     from_cache = False
