@@ -8,9 +8,7 @@ Results go to stdout (a table, or one JSON object with ``--json``); progress bar
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import string
 import sys
 import warnings
 from collections.abc import Callable, Iterable
@@ -18,11 +16,12 @@ from typing import Any
 
 import click
 
-from ganmetrics.encoders.table import ENCODER_TABLE, ENCODERS
+from ganmetrics.encoders.table import ENCODERS
 from ganmetrics.errors import InputError
 from ganmetrics.kid import KID_ESTIMATORS
-from ganmetrics.metrics import METRIC_TABLE, METRICS, interval_key, real_side_metrics
+from ganmetrics.metrics import METRIC_TABLE, METRICS, real_side_metrics
 from ganmetrics.protocols import PROTOCOLS
+from ganmetrics.report_table import emit
 from ganmetrics.settings import CLI_FLAGS, RECON_LR, RECON_NUM_IMAGES, RECON_STEPS, EvalSettings
 
 DEBUG_ENV = "GANMETRICS_DEBUG"
@@ -167,88 +166,6 @@ def _settings(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in kwargs.items() if key in _SETTINGS_DEFAULTS}
 
 
-#: Rows of results that are not in the metric table.
-_EXTRA_ROWS = (
-    ("FID∞", "{fid_infinity[value]:.4f} (slope {fid_infinity[slope]:.4g}, fit residual "
-             "{fid_infinity[residual]:.3g})"),
-    ("FD∞", "{fd_infinity[value]:.4f} (slope {fd_infinity[slope]:.4g}, fit residual "
-            "{fd_infinity[residual]:.3g})"),
-    ("Reconstruction MSE", "{recon_mse:.6f} ± {recon_std:.6f}"),
-)  # fmt: skip
-
-
-def _row_label(label: str, fmt: str, meta: dict[str, Any]) -> str:
-    """FID is named with its N ("FID@10k"): FID is biased in N (Chong & Forsyth 2020)."""
-    from ganmetrics.fid_infinity import fid_label
-
-    if _format_keys(fmt) == ["fid"] and meta.get("n_fake"):
-        return fid_label(meta["n_fake"])
-    if _format_keys(fmt) == ["fd"] and meta.get("n_fake"):
-        space = ENCODER_TABLE[meta.get("encoder") or "inception"].space
-        return fid_label(meta["n_fake"]).replace("FID", f"FD_{space}")
-    return label
-
-
-def _with_interval(value: str, fmt: str, result: dict[str, Any]) -> str:
-    """``value`` followed by the bootstrap interval of its first key, in that key's format."""
-    fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(fmt) if name]
-    interval = result.get(interval_key(fields[0][0])) if fields else None
-    if not isinstance(interval, dict):
-        return value
-    spec = fields[0][1]
-    return (f"{value}  [{interval['low']:{spec}}, {interval['high']:{spec}}] "
-            f"{interval['confidence']:.0%} bootstrap")  # fmt: skip
-
-
-def _format_table(result: dict[str, Any]) -> str:
-    meta = result.get("meta", {})
-    formats = [row for metric in METRIC_TABLE.values() for row in metric.rows]
-    rows = [
-        (_row_label(label, fmt, meta), _with_interval(fmt.format(**result), fmt, result))
-        for label, fmt in (*formats, *_EXTRA_ROWS)
-        if all(key in result for key in _format_keys(fmt))
-    ]
-    width = max(len(label) for label, _ in rows) if rows else 0
-    lines = [f"{label:<{width}}  {value}" for label, value in rows]
-    lines += [f"note: {note}" for note in meta.get("notes", ())]
-    details = []
-    if meta.get("n_real") is not None:
-        details.append(f"n_real={meta['n_real']}")
-    if meta.get("n_fake") is not None:
-        details.append(f"n_fake={meta['n_fake']}")
-    if meta.get("protocol"):
-        details.append(f"protocol={meta['protocol']}")
-    if meta.get("weights_sha256"):
-        standard = "standard" if meta.get("standard_weights") else "NON-STANDARD"
-        details.append(f"weights={standard} ({meta['weights_sha256'][:12]})")
-    if details:
-        lines.append("")
-        lines.append("  ".join(details))
-    return "\n".join(lines)
-
-
-def _format_keys(fmt: str) -> list[str]:
-    """The result keys a row format reads (``fid_infinity[value]`` reads ``fid_infinity``)."""
-    return [name.split("[")[0] for _, name, _, _ in string.Formatter().parse(fmt) if name]
-
-
-def _emit(result: dict[str, Any], as_json: bool, out: str | None) -> None:
-    """Print the result, then write it: a path that fails at the end loses nothing."""
-    from ganmetrics import distributed
-    from ganmetrics.atomic import write_json
-
-    if not distributed.is_primary():
-        return  # under torchrun every rank computed the same result; rank 0 reports it
-    click.echo(json.dumps(result, sort_keys=False) if as_json else _format_table(result))
-    if out:
-        try:
-            write_json(out, result)
-        except (OSError, InputError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-            raise InputError(f"--out {out}: could not be written ({reason}); "
-                             "the result is printed above") from None  # fmt: skip
-
-
 _EXPECT_HELP = (
     'Bounds the scores must keep: an EXPECTED.json, or e.g. "fid<=12.5,is>=7"; exit 1 with '
     "one line per score outside its bound."
@@ -343,7 +260,7 @@ def _metric_command(name: str, fixed: tuple[str, ...] | None, summary: str) -> N
                 expectations = load_expectations(expect)
                 refuse_uncomputed(expectations, EvalSettings(**settings).validated())
             result = evaluate(real, fake, **settings)
-            _emit(result, as_json, out)
+            emit(result, as_json, out)
             if expectations is not None:
                 _exit_on_violations(result, expectations)
 
@@ -455,7 +372,7 @@ def recon(as_json, out, **kwargs):
     def action():
         if out:
             check_writable(out)
-        _emit(evaluate_reconstruction(**kwargs), as_json, out)
+        emit(evaluate_reconstruction(**kwargs), as_json, out)
 
     _run(action)
 
@@ -541,7 +458,7 @@ def demo(out, num, inception_weights):
         if run.random_weights_reason:
             click.echo("note: RANDOM Inception weights (see above): the numbers below are NOT "
                        "comparable with published scores", err=True)  # fmt: skip
-        _emit(run.result, as_json=False, out=None)
+        emit(run.result, as_json=False, out=None)
         if run.folder is None:
             click.echo("\nimages were written to a temporary folder, now removed; "
                        "pass --out DIR to keep them")  # fmt: skip
@@ -583,7 +500,6 @@ def check(result_path, expect):
 @main.command(short_help="List the evaluation protocols and their sample counts")
 def protocols():
     """List the evaluation protocols and their sample counts."""
-    from ganmetrics.protocols import PROTOCOLS
 
     for protocol in PROTOCOLS.values():
         counts = (
