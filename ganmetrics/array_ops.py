@@ -80,7 +80,7 @@ NUMPY = NumpyOps()
 
 
 class TorchOps:
-    """torch float64 on ``device``: cuBLAS and cuSOLVER on CUDA, torch's BLAS and LAPACK on a CPU."""
+    """torch float64 on ``device``: cuBLAS and cuSOLVER on CUDA, torch's own BLAS on a CPU."""
 
     name = "torch"
 

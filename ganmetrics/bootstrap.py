@@ -143,23 +143,23 @@ def _resampled_statistics(features: Any, counts: np.ndarray, ops: Any = NUMPY):
         yield centre + offset, covariance
 
 
-def _checked_side(side: Any, ops: Any) -> Any:
+def checked_side(side: Any, ops: Any, name: str = "features") -> Any:
     """A per-image side as a checked float64 (N, D) matrix where ``ops`` computes, or a
     ``(mu, sigma)`` pair as float64 statistics with a symmetrised covariance."""
     if isinstance(side, tuple):
         mu, sigma = (ops.asarray(a) for a in side)
         return mu, 0.5 * (sigma + sigma.T)
     if ops is NUMPY:
-        matrix = as_feature_matrix(side, "features")
+        matrix = as_feature_matrix(side, name)
     else:
         matrix = ops.asarray(side)
         if matrix.ndim != 2 or not ops.all_finite(matrix):
             raise ValueError(
-                f"features must be a finite 2-D tensor (N, D), got shape {tuple(matrix.shape)}; "
+                f"{name} must be a finite 2-D tensor (N, D), got shape {tuple(matrix.shape)}; "
                 "pass one feature vector per row, without NaN or infinite values"
             )
     if matrix.shape[0] < 2:
-        raise ValueError("FID needs at least 2 samples per side")
+        raise ValueError(f"{name}: FID needs at least 2 samples per side")
     return matrix
 
 
@@ -192,7 +192,7 @@ def fid_interval(
     """
     _check_options(num_resamples, confidence, method)
     ops = ops_for(real, fake)
-    sides = [_checked_side(side, ops) for side in (real, fake)]
+    sides = [checked_side(side, ops) for side in (real, fake)]
     rng = np.random.default_rng(seed)
     streams, full = [], []
     for side in sides:
