@@ -4,6 +4,8 @@ The public API::
 
     ganmetrics.evaluate(real, fake, metrics=("fid", "is", "kid"))
     ganmetrics.fid(real, fake)
+    ganmetrics.fid_from_features(real_features, fake_features)    # numpy, or torch on any device
+    ganmetrics.fid_interval(real_features, fake_features, num_resamples=100)
     ganmetrics.compute_stats(source, "stats.npz")
     ganmetrics.evaluate_reconstruction("generator.pt", "test_images/")
     ganmetrics.FeatureExtractor(weights=None, device=None)
@@ -29,6 +31,8 @@ _EXPORTS = {
     "evaluate": "ganmetrics.api",
     "evaluate_reconstruction": "ganmetrics.api",
     "fid": "ganmetrics.api",
+    "fid_from_features": "ganmetrics.fid",
+    "fid_interval": "ganmetrics.bootstrap",
     "FeatureExtractor": "ganmetrics.features",
     "Features": "ganmetrics.features",
     "METRICS": "ganmetrics.metrics",
@@ -56,6 +60,8 @@ __all__ = [
     "evaluate",
     "evaluate_reconstruction",
     "fid",
+    "fid_from_features",
+    "fid_interval",
     "load_stats",
     "open_source",
     "run_demo",
@@ -64,8 +70,10 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ganmetrics.api import Evaluator, compute_stats, evaluate, evaluate_reconstruction, fid
+    from ganmetrics.bootstrap import fid_interval
     from ganmetrics.demo import run_demo
     from ganmetrics.features import FeatureExtractor, Features
+    from ganmetrics.fid import fid_from_features
     from ganmetrics.metrics import METRIC_TABLE, METRICS
     from ganmetrics.settings import EvalSettings
     from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source, save_stats
