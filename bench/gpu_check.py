@@ -13,8 +13,8 @@ still reports what it finished:
 4. ``metric_stage``: FID, ``--bootstrap 100`` and FID∞ at 10k vs 10k × 2048 from numpy features
    on the CPU against float64 tensors on the GPU (issue 15 part 3), seconds and the largest
    relative difference (the CPU bootstrap from 10 resamples, projected to 100).
-5. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision and
-   distributed tests).
+5. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision,
+   distributed and metric-stage device tests).
 
 ``--cpu`` runs every stage at tiny sizes on the CPU, to check the script, not to measure.
 Weights: ``$GANMETRICS_INCEPTION_WEIGHTS`` if set, else seeded random weights (same cost).
