@@ -89,12 +89,49 @@ def interval_values(interval) -> list[float]:
     return [interval.low, interval.high, interval.std, interval.estimate]
 
 
+def compare_with_reference(commit: str, resamples: int, real, fake, results, rows) -> float:
+    """Time the bootstrap (``resamples``) and FID∞ of ``commit`` and of this checkout; add the
+    rows; return the old bootstrap's seconds."""
+    from ganmetrics.bootstrap import fid_interval
+    from ganmetrics.fid_infinity import fid_infinity
+
+    with tempfile.TemporaryDirectory() as folder:
+        old = load_reference(commit, Path(folder))
+        old_interval, old_s, old_load = timed(old["bootstrap"].fid_interval, real, fake, resamples)
+        new_interval, new_s, new_load = timed(fid_interval, real, fake, resamples)
+        difference = relative(interval_values(new_interval), interval_values(old_interval))
+        results["bootstrap_small"] = {"resamples": resamples, "old_s": old_s, "new_s": new_s,
+                                      "max_relative_difference": difference,
+                                      "load": [old_load, new_load]}  # fmt: skip
+        rows.append(
+            f"| bootstrap B={resamples} (+ estimate) | {old_s:.1f} ({old_load:.1f}) | "
+            f"{new_s:.1f} ({new_load:.1f}) | {old_s / new_s:.2f}× | {difference:.1e} |"
+        )
+        print(rows[-1], flush=True)
+        old_inf, old_inf_s, old_load = timed(old["fid_infinity"].fid_infinity, real, fake)
+    new_inf, new_inf_s, new_load = timed(fid_infinity, real, fake)
+    difference = max(relative(new_inf.fids, old_inf.fids), relative(new_inf.value, old_inf.value))
+    results["fid_infinity"] = {"old_s": old_inf_s, "new_s": new_inf_s, "sizes": new_inf.sizes,
+                               "max_relative_difference": difference, "value": new_inf.value,
+                               "load": [old_load, new_load]}  # fmt: skip
+    rows.append(f"| FID∞, {len(new_inf.sizes)} subsets | {old_inf_s:.1f} ({old_load:.1f}) | "
+                f"{new_inf_s:.1f} ({new_load:.1f}) | {old_inf_s / new_inf_s:.2f}× | "
+                f"{difference:.1e} |")  # fmt: skip
+    print(rows[-1], flush=True)
+    return old_s
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--resamples", type=int, default=100)
-    parser.add_argument("--reference-resamples", type=int, default=5)
+    parser.add_argument(
+        "--reference-resamples",
+        type=int,
+        default=5,
+        help="resamples of the old and new bootstrap compared (0: no reference)",
+    )
     parser.add_argument("--reference", default="6a6f444", help="commit of the code to beat")
     parser.add_argument("--threads", type=int, default=0, help="BLAS threads (0: default)")
     parser.add_argument("--skip-full", action="store_true", help="skip the B = --resamples run")
@@ -116,32 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     real, fake = make_features(args.samples, args.dim, seed=0)
     results: dict = {"samples": args.samples, "dim": args.dim, "reference": args.reference}
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        old = load_reference(args.reference, Path(folder))
-        b_small = args.reference_resamples
-        old_interval, old_s, old_load = timed(old["bootstrap"].fid_interval, real, fake, b_small)
-        new_interval, new_s, new_load = timed(fid_interval, real, fake, b_small)
-        difference = relative(interval_values(new_interval), interval_values(old_interval))
-        results["bootstrap_small"] = {"resamples": b_small, "old_s": old_s, "new_s": new_s,
-                                      "max_relative_difference": difference,
-                                      "load": [old_load, new_load]}  # fmt: skip
-        rows.append(
-            f"| bootstrap B={b_small} (+ estimate) | {old_s:.1f} ({old_load:.1f}) | "
-            f"{new_s:.1f} ({new_load:.1f}) | {old_s / new_s:.2f}× | {difference:.1e} |"
-        )
-        print(rows[-1], flush=True)
-
-        old_inf, old_inf_s, old_load = timed(old["fid_infinity"].fid_infinity, real, fake)
+    b_small = args.reference_resamples
+    if b_small:
+        old_s = compare_with_reference(args.reference, b_small, real, fake, results, rows)
+    else:  # this checkout only
+        old_s = float("nan")
         new_inf, new_inf_s, new_load = timed(fid_infinity, real, fake)
-        difference = max(relative(new_inf.fids, old_inf.fids),
-                         relative(new_inf.value, old_inf.value))  # fmt: skip
-        results["fid_infinity"] = {"old_s": old_inf_s, "new_s": new_inf_s, "sizes": new_inf.sizes,
-                                   "max_relative_difference": difference, "value": new_inf.value,
-                                   "load": [old_load, new_load]}  # fmt: skip
-        rows.append(f"| FID∞, {len(new_inf.sizes)} subsets | {old_inf_s:.1f} ({old_load:.1f}) | "
-                    f"{new_inf_s:.1f} ({new_load:.1f}) | {old_inf_s / new_inf_s:.2f}× | "
-                    f"{difference:.1e} |")  # fmt: skip
-        print(rows[-1], flush=True)
+        results["fid_infinity"] = {"new_s": new_inf_s, "load": new_load, "value": new_inf.value}
+        rows.append(f"| FID∞, {len(new_inf.sizes)} subsets | — | {new_inf_s:.1f} ({new_load:.1f})"
+                    " | — | — |")  # fmt: skip
 
     if not args.skip_full:
         b = args.resamples
