@@ -3,7 +3,8 @@
 Builds realistic 2048-d FID statistics (mean and covariance of N correlated Gaussian features with a
 power-law spectrum, as Inception pool3 covariances have), then times, in the same run,
 
-* ``ganmetrics.fid.frechet_distance`` (Cholesky / eigh factor + ``eigvalsh``), and
+* ``ganmetrics.fid.frechet_distance`` (Cholesky / eigh factor + ``eigvalsh``), the same function
+  at an earlier commit (``--reference``, default 6a6f444: ``dsyev`` instead of ``dsyevd``), and
 * ``pytorch_fid.fid_score.calculate_frechet_distance`` (``scipy.linalg.sqrtm`` of Σ1Σ2, the TTUR
   route), optionally also torch-fidelity 0.4.0's ``fid_statistics_to_metric`` (``eigvals``),
 
@@ -43,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--torch-fidelity", action="store_true", help="also time torch-fidelity's eigvals route"
+    )
+    parser.add_argument(
+        "--reference", default="6a6f444", help="also time frechet_distance of this commit ('')"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results path")
@@ -105,6 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         "ganmetrics (Cholesky/eigh + eigvalsh)": (frechet_distance, args.repeats),
         "pytorch-fid (scipy.linalg.sqrtm)": (calculate_frechet_distance, args.reference_repeats),
     }
+    if args.reference:
+        import tempfile
+
+        from bench_bootstrap import load_reference
+
+        folder = tempfile.mkdtemp(prefix="bench-frechet-")
+        old_fid = load_reference(args.reference, Path(folder))["fid"]
+        routes[f"ganmetrics at {args.reference}"] = (
+            old_fid.frechet_distance,
+            args.reference_repeats,
+        )
     if args.torch_fidelity:
         from torch_fidelity.metric_fid import fid_statistics_to_metric
 

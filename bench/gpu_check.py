@@ -13,9 +13,12 @@ still reports what it finished:
 4. ``stream``: ``bench/bench_stream.py`` on the device: ``ganmetrics.Stream``'s overhead over a
    bare forward pass, and FID by torchmetrics and by the stream's torchmetrics adapter with the
    loop's TF32 off and on.
-5. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision and
-   distributed tests).
-6. ``encoders``: images/s, peak GPU memory and batch-of-1 agreement of the DINOv2 and CLIP
+5. ``metric_stage``: FID, ``--bootstrap 100`` and FID∞ at 10k vs 10k × 2048 from numpy features
+   on the CPU against float64 tensors on the GPU (issue 15 part 3), seconds and the largest
+   relative difference (the CPU bootstrap from 10 resamples, projected to 100).
+6. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision,
+   distributed and metric-stage device tests).
+7. ``encoders``: images/s, peak GPU memory and batch-of-1 agreement of the DINOv2 and CLIP
    ViT-L/14 encoders of ``ganmetrics.encoders`` (issue #16).
 
 ``--cpu`` runs every stage at tiny sizes on the CPU, to check the script, not to measure.
@@ -242,6 +245,74 @@ def run_tests(args) -> dict:
             "failures": [line for line in lines if line.startswith("FAILED")][:20]}  # fmt: skip
 
 
+def measure_metric_stage(args, device: torch.device) -> dict:
+    """Issue 15 part 3: FID, the FID bootstrap and FID∞ from numpy features on the CPU against the
+    same features as float64 tensors on ``device``, timed, with the largest relative difference.
+
+    The CPU bootstrap runs ``cpu_resamples`` resamples (its seconds per resample project B = 100);
+    the device runs those (compared with the CPU's, same seed) and the full B.
+    """
+    from bench_bootstrap import make_features
+
+    from ganmetrics.bootstrap import fid_interval
+    from ganmetrics.fid import fid_from_features
+    from ganmetrics.fid_infinity import fid_infinity
+
+    gpu = device.type == "cuda"
+    num, dim, resamples, cpu_resamples = (10_000, 2048, 100, 10) if gpu else (300, 16, 3, 2)
+    real, fake = make_features(num, dim, seed=0)
+
+    def timed(function, *inputs, **options):
+        synchronize(device)
+        start = time.perf_counter()
+        value = function(*inputs, **options)
+        synchronize(device)
+        return value, time.perf_counter() - start
+
+    def values(interval) -> list[float]:
+        return [interval.low, interval.high, interval.std, interval.estimate]
+
+    def relative(a, b) -> float:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        return float(np.max(np.abs(a - b) / np.abs(b)))
+
+    on_device = [torch.from_numpy(side).to(device) for side in (real, fake)]
+    fid_from_features(*on_device)  # warm-up: cuBLAS / cuSOLVER handles
+    cpu, dev = {}, {}
+    cpu["fid"], cpu["fid_s"] = timed(fid_from_features, real, fake)
+    dev["fid"], dev["fid_s"] = timed(fid_from_features, *on_device)
+    cpu["interval"], cpu["bootstrap_s"] = timed(fid_interval, real, fake, cpu_resamples)
+    dev["interval"], dev["bootstrap_s"] = timed(fid_interval, *on_device, cpu_resamples)
+    dev["full"], dev["full_s"] = timed(fid_interval, *on_device, resamples)
+    cpu["inf"], cpu["inf_s"] = timed(fid_infinity, real, fake)
+    dev["inf"], dev["inf_s"] = timed(fid_infinity, *on_device)
+    differences = {
+        "fid": relative(dev["fid"], cpu["fid"]),
+        "bootstrap": relative(values(dev["interval"]), values(cpu["interval"])),
+        "fid_infinity": max(relative(dev["inf"].fids, cpu["inf"].fids),
+                            relative(dev["inf"].value, cpu["inf"].value)),
+    }  # fmt: skip
+    cpu_full_s = cpu["bootstrap_s"] / (cpu_resamples + 1) * (resamples + 1)
+    rows = [
+        ["one FID", f"{cpu['fid_s']:.2f}", f"{dev['fid_s']:.3f}",
+         f"{cpu['fid_s'] / dev['fid_s']:.1f}×", f"{differences['fid']:.1e}"],
+        [f"bootstrap B={cpu_resamples}", f"{cpu['bootstrap_s']:.1f}", f"{dev['bootstrap_s']:.2f}",
+         f"{cpu['bootstrap_s'] / dev['bootstrap_s']:.1f}×", f"{differences['bootstrap']:.1e}"],
+        [f"bootstrap B={resamples}", f"{cpu_full_s:.0f} (projected)", f"{dev['full_s']:.2f}",
+         f"{cpu_full_s / dev['full_s']:.1f}×", ""],
+        [f"FID∞, {len(cpu['inf'].sizes)} subsets", f"{cpu['inf_s']:.1f}", f"{dev['inf_s']:.2f}",
+         f"{cpu['inf_s'] / dev['inf_s']:.1f}×", f"{differences['fid_infinity']:.1e}"],
+    ]  # fmt: skip
+    title = f"metric stage, {num} vs {num} × {dim}, float64"
+    table = _table([title, "CPU s", f"{device.type} s", "CPU / device", "max rel. diff."], rows)
+    return {"num": num, "dim": dim, "resamples": resamples, "cpu_resamples": cpu_resamples,
+            "cpu_threads": torch.get_num_threads(), "fid": cpu["fid"],
+            "cpu": {key: value for key, value in cpu.items() if key.endswith("_s")},
+            "device": {key: value for key, value in dev.items() if key.endswith("_s")},
+            "cpu_full_projected_s": cpu_full_s, "max_relative_difference": differences,
+            "markdown": "\n".join(table)}  # fmt: skip
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
@@ -303,6 +374,8 @@ def markdown(results: dict) -> str:
                 f"{precision['ganmetrics_change']:+.2e} (agreement, TF32 off: "
                 f"{precision['agreement_float32']:+.2e})"
             )
+    if "markdown" in results.get("metric_stage", {}):
+        lines += ["", results["metric_stage"]["markdown"]]
     tests = results.get("tests", {})
     if tests:
         lines += ["", f"CUDA tests: `{tests.get('command', '')}` → {tests.get('summary', '')}"]
@@ -354,7 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpu", action="store_true", help="tiny sizes on the CPU (smoke test)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
-    parser.add_argument("--stages", default="features,end_to_end,trainer,stream,tests,encoders")
+    parser.add_argument(
+        "--stages", default="features,end_to_end,trainer,stream,metric_stage,tests,encoders"
+    )
     args = parser.parse_args(argv)
     device = torch.device("cpu" if args.cpu or not torch.cuda.is_available() else "cuda")
     gpu = device.type == "cuda"
@@ -367,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     args.train_args = ([] if gpu else ["--archs", "sndcgan", "--batch-size", "4", "--iters", "1",
                                        "--warmup", "0", "--overhead-iters", "1"])  # fmt: skip
     args.tests = (["tests/test_gpu.py", "tests/test_precision.py", "tests/test_features.py",
-                   "tests/test_distributed.py"] if gpu else ["tests/test_gpu.py"])  # fmt: skip
+                   "tests/test_distributed.py", "tests/test_metric_devices.py"]
+                  if gpu else ["tests/test_gpu.py"])  # fmt: skip
     name = torch.cuda.get_device_name(device) if gpu else platform.processor() or platform.machine()
     results: dict = {
         "machine": {
@@ -391,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             "end_to_end": lambda: measure_end_to_end(weights, args, device, workdir),
             "trainer": lambda: measure_trainer(args, device, workdir),
             "stream": lambda: measure_stream(weights, args, device, workdir),
+            "metric_stage": lambda: measure_metric_stage(args, device),
             "tests": lambda: run_tests(args),
             "encoders": lambda: measure_encoders(args, device, workdir),
         }

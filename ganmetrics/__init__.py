@@ -4,6 +4,8 @@ The public API::
 
     ganmetrics.evaluate(real, fake, metrics=("fid", "is", "kid"))
     ganmetrics.fid(real, fake)
+    ganmetrics.fid_from_features(real_features, fake_features)    # numpy, or torch on any device
+    ganmetrics.fid_interval(real_features, fake_features, num_resamples=100)
     ganmetrics.compute_stats(source, "stats.npz")
     ganmetrics.evaluate(real, fake, ("fd", "cmmd"), encoder="clip-vitl14-336")
     ganmetrics.compute_features(source, "feats.npz", encoder="dinov2-vitl14")
@@ -37,6 +39,8 @@ _EXPORTS = {
     "make_extractor": "ganmetrics.encoders",
     "evaluate_reconstruction": "ganmetrics.api",
     "fid": "ganmetrics.api",
+    "fid_from_features": "ganmetrics.fid",
+    "fid_interval": "ganmetrics.bootstrap",
     "FeatureExtractor": "ganmetrics.features",
     "Features": "ganmetrics.features",
     "METRICS": "ganmetrics.metrics",
@@ -70,6 +74,8 @@ __all__ = [
     "evaluate",
     "evaluate_reconstruction",
     "fid",
+    "fid_from_features",
+    "fid_interval",
     "load_stats",
     "make_extractor",
     "open_source",
@@ -86,10 +92,12 @@ if TYPE_CHECKING:
         evaluate_reconstruction,
         fid,
     )
+    from ganmetrics.bootstrap import fid_interval
     from ganmetrics.demo import run_demo
     from ganmetrics.encoders import ENCODER_TABLE, ENCODERS, make_extractor
     from ganmetrics.encoders.extractor import EncoderExtractor
     from ganmetrics.features import FeatureExtractor, Features
+    from ganmetrics.fid import fid_from_features
     from ganmetrics.metrics import METRIC_TABLE, METRICS
     from ganmetrics.settings import EvalSettings
     from ganmetrics.sources import ImageSource, StatsFile, load_stats, open_source, save_stats

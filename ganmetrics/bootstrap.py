@@ -38,14 +38,15 @@ What each interval covers:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg.blas
 
-from ganmetrics.features import as_feature_matrix
-from ganmetrics.fid import frechet_distance
+from ganmetrics.array_ops import NUMPY, ops_for
+from ganmetrics.feature_matrix import as_feature_matrix
+from ganmetrics.fid import frechet_distance_checked, psd_factor
 from ganmetrics.inception_score import class_probabilities, inception_score, split_scores
 from ganmetrics.kid import _checked_pair
 from ganmetrics.prc import _check_k, _distance_blocks, _knn_squared_radii
@@ -118,68 +119,110 @@ def resample_counts(num: int, num_resamples: int, rng: np.random.Generator) -> n
     return rng.multinomial(num, np.full(num, 1.0 / num), size=num_resamples).astype(np.float64)
 
 
-def _resampled_statistics(features: np.ndarray, counts: np.ndarray):
+def _resampled_statistics(features: Any, counts: np.ndarray, ops: Any = NUMPY):
     """Yield (mean, covariance) of each resample given by a row of ``counts``.
 
     Features are centred once on their full mean; the means of all resamples come from one matrix
     product, each covariance from ``A^T A - N d d^T`` over ``A = sqrt(c) Xc`` restricted to the
     rows drawn at least once (about 63% of them), as one symmetric rank-k update (BLAS ``syrk``,
-    half a general product), with ``d`` the resample's mean offset, divided by N - 1: the
-    unbiased covariance of :func:`ganmetrics.fid.feature_statistics` for that resample.
+    half a general product; a product on a torch device), with ``d`` the resample's mean offset,
+    divided by N - 1: the unbiased covariance of :func:`ganmetrics.fid.feature_statistics` for
+    that resample. ``features`` and the results live where ``ops`` computes
+    (:mod:`ganmetrics.array_ops`); ``counts`` is a numpy array.
     """
     num = features.shape[0]
-    centre = features.mean(axis=0)
+    centre = features.mean(0)
     centred = features - centre
-    offsets = counts @ centred / num
+    offsets = ops.asarray(counts) @ centred / num
     for row, offset in zip(counts, offsets, strict=True):
         drawn = np.flatnonzero(row)
-        weighted = centred[drawn] * np.sqrt(row[drawn])[:, None]
-        upper = scipy.linalg.blas.dsyrk(1.0, weighted.T, lower=0)  # weighted.T @ weighted
-        covariance = np.triu(upper) + np.triu(upper, 1).T
-        covariance -= num * np.outer(offset, offset)
+        weighted = ops.take(centred, drawn)  # a copy, scaled in place
+        weighted *= ops.asarray(np.sqrt(row[drawn]))[:, None]
+        covariance = ops.gram(weighted)  # weighted.T @ weighted
+        covariance -= num * (offset[:, None] * offset[None, :])
         covariance /= num - 1
         yield centre + offset, covariance
 
 
+def checked_side(side: Any, ops: Any, name: str = "features") -> Any:
+    """A per-image side as a checked float64 (N, D) matrix where ``ops`` computes, or a
+    ``(mu, sigma)`` pair as float64 statistics with a symmetrised covariance."""
+    if isinstance(side, tuple):
+        mu, sigma = (ops.asarray(a) for a in side)
+        return mu, 0.5 * (sigma + sigma.T)
+    if ops is NUMPY:
+        matrix = as_feature_matrix(side, name)
+    else:
+        matrix = ops.asarray(side)
+        if matrix.ndim != 2 or not ops.all_finite(matrix):
+            raise ValueError(
+                f"{name} must be a finite 2-D tensor (N, D), got shape {tuple(matrix.shape)}; "
+                "pass one feature vector per row, without NaN or infinite values"
+            )
+    if matrix.shape[0] < 2:
+        raise ValueError(f"{name}: FID needs at least 2 samples per side")
+    return matrix
+
+
+def progress_bar(total: int, label: str, progress: bool):
+    """A tqdm bar on stderr with rate and ETA over ``total`` steps, or a silent one."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=label, unit="resample", disable=not progress, leave=False,
+                dynamic_ncols=True)  # fmt: skip
+
+
 def fid_interval(
-    real: np.ndarray | tuple[np.ndarray, np.ndarray],
-    fake: np.ndarray | tuple[np.ndarray, np.ndarray],
+    real: Any,
+    fake: Any,
     num_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,
     method: str = "basic",
+    progress: bool = False,
 ) -> Interval:
     """Bootstrap interval of FID (Heusel et al. 2017) between pool3 features ``real`` and ``fake``.
 
-    Either side may be a ``(mu, sigma)`` pair (a stats file), which is then held fixed. Each
-    resample's Fréchet distance is :func:`ganmetrics.fid.frechet_distance` (float64).
+    Either side may be a ``(mu, sigma)`` pair (a stats file), which is then held fixed and factored
+    once. Each resample's Fréchet distance is that of :func:`ganmetrics.fid.frechet_distance`
+    (float64), the generated side's covariance factored as there when both sides are resampled.
+    numpy inputs compute with numpy/scipy; torch tensors (features on CUDA) compute in float64 on
+    their device, the resamples drawn by the same numpy generator, so the same ``seed`` gives the
+    same resamples and the same interval to round-off. ``progress`` shows a bar with an ETA on
+    stderr, one step per resample.
     """
     _check_options(num_resamples, confidence, method)
+    ops = ops_for(real, fake)
+    sides = [checked_side(side, ops) for side in (real, fake)]
     rng = np.random.default_rng(seed)
-    sides = []
-    for side in (real, fake):
-        if isinstance(side, tuple):
-            sides.append(None)
-            continue
-        matrix = as_feature_matrix(side, "features")
-        if matrix.shape[0] < 2:
-            raise ValueError("FID needs at least 2 samples per side")
-        sides.append(matrix)
     streams, full = [], []
-    for side, given in zip(sides, (real, fake), strict=True):
-        if side is None:
-            mu, sigma = (np.asarray(a, dtype=np.float64) for a in given)
-            streams.append(iter([(mu, sigma)] * int(num_resamples)))
-            full.append((mu, sigma))
+    for side in sides:
+        if isinstance(side, tuple):
+            streams.append(itertools.repeat(side, int(num_resamples)))
+            full.append(side)
         else:
             counts = resample_counts(side.shape[0], int(num_resamples), rng)
-            streams.append(_resampled_statistics(side, counts))
-            full.append(next(_resampled_statistics(side, np.ones((1, side.shape[0])))))
-    estimate = frechet_distance(*full[0], *full[1])
-    scores = np.array(
-        [frechet_distance(mu1, s1, mu2, s2) for (mu1, s1), (mu2, s2) in zip(*streams, strict=True)]
-    )
-    return bootstrap_interval(scores, estimate, confidence, seed, method)
+            streams.append(_resampled_statistics(side, counts, ops))
+            full.append(next(_resampled_statistics(side, np.ones((1, side.shape[0])), ops)))
+    estimate = _fixed_side_distance(full[0], full[1], None)
+    fixed = [psd_factor(side[1]) if isinstance(side, tuple) else None for side in sides]
+    scores = []
+    with progress_bar(int(num_resamples), "FID bootstrap", progress) as bar:
+        for real_statistics, fake_statistics in zip(*streams, strict=True):
+            scores.append(_fixed_side_distance(real_statistics, fake_statistics, fixed))
+            bar.update(1)
+    return bootstrap_interval(np.array(scores), estimate, confidence, seed, method)
+
+
+def _fixed_side_distance(real_statistics, fake_statistics, fixed) -> float:
+    """The Fréchet distance of two (mu, sigma) pairs with exactly symmetric covariances, the cross
+    term through the fixed side's :class:`ganmetrics.fid.Factor` where one side is held fixed
+    (``fixed`` lists each side's factor or None), else through the generated side's."""
+    (mu1, sigma1), (mu2, sigma2) = real_statistics, fake_statistics
+    if fixed is None or fixed[0] is None:
+        factor = None if fixed is None else fixed[1]
+        return frechet_distance_checked(mu1, sigma1, mu2, sigma2, factor)
+    return frechet_distance_checked(mu2, sigma2, mu1, sigma1, fixed[0])
 
 
 def _kernel_quadratic_forms(

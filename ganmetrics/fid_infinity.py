@@ -21,9 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from ganmetrics.array_ops import ops_for
+from ganmetrics.bootstrap import checked_side, progress_bar
 from ganmetrics.errors import InputError
-from ganmetrics.features import as_feature_matrix
-from ganmetrics.fid import feature_statistics, frechet_distance_to_features
+from ganmetrics.fid import (
+    feature_statistics,
+    frechet_distance_to_features,
+    psd_factor,
+    trace_sqrt_with_factor,
+)
 
 __all__ = ["DEFAULT_POINTS", "FidInfinity", "default_sizes", "fid_infinity", "fid_label"]
 
@@ -69,25 +75,69 @@ def default_sizes(num: int, dim: int, points: int = DEFAULT_POINTS) -> list[int]
     return sorted({round(1.0 / value) for value in inverse})
 
 
+class _SubsetStatistics:
+    """Mean and unbiased covariance of subsets of the rows of ``features`` (N, D), sharing work.
+
+    The rows are centred once on their full mean; a subset S of n rows has mean offset
+    ``d = sum_S x / n`` and covariance ``(G_S - n d d^T) / (n - 1)`` with ``G_S = sum_S x x^T``
+    (one symmetric rank-k update). For n > N / 2, ``G_S = G_all - G_rest`` over the N - n rows
+    left out (``G_all`` formed once), so no Gram costs more than N / 2 rows.
+    """
+
+    def __init__(self, features: Any, ops: Any) -> None:
+        self.ops = ops
+        self.num = features.shape[0]
+        self.centre = features.mean(0)
+        self.centred = features - self.centre
+        self.total = self.centred.sum(0)
+        self._gram_all = None
+
+    def __call__(self, rows: np.ndarray) -> tuple[Any, Any]:
+        size = len(rows)
+        if 2 * size <= self.num:
+            chosen = self.ops.take(self.centred, rows)
+            summed, gram = chosen.sum(0), self.ops.gram(chosen)
+        else:
+            if self._gram_all is None:
+                self._gram_all = self.ops.gram(self.centred)
+            left_out = np.ones(self.num, dtype=bool)
+            left_out[rows] = False
+            rest = self.ops.take(self.centred, np.flatnonzero(left_out))
+            summed, gram = self.total - rest.sum(0), self._gram_all - self.ops.gram(rest)
+        offset = summed / size
+        covariance = gram - size * (offset[:, None] * offset[None, :])
+        covariance /= size - 1
+        return self.centre + offset, covariance
+
+
 def fid_infinity(
-    real: np.ndarray | tuple[np.ndarray, np.ndarray],
-    fake: np.ndarray,
+    real: Any,
+    fake: Any,
     sizes: list[int] | None = None,
     seed: int = 0,
+    progress: bool = False,
 ) -> FidInfinity:
     """FID∞ of generated pool3 features ``fake`` (N, D) against ``real`` (features, or a
     ``(mu, sigma)`` pair), Chong & Forsyth 2020, section 3.
 
     For each size in ``sizes`` (default :func:`default_sizes`), one subset of that many generated
     features is drawn without replacement from ``numpy.random.default_rng(seed)``; its FID against
-    the fixed real statistics is :func:`ganmetrics.fid.frechet_distance`; ``FID_N = FID_∞ + k / N``
-    is fitted by least squares.
+    the fixed real statistics is that of :func:`ganmetrics.fid.frechet_distance`;
+    ``FID_N = FID_∞ + k / N`` is fitted by least squares.
+
+    Work shared across the subsets: the real covariance is factored once (Cholesky) and each
+    subset's cross term is ``Tr((L^T Sigma_S L)^(1/2))``; the subsets' covariances come from
+    :class:`_SubsetStatistics`. Where the real covariance is rank-deficient, or a subset has no
+    more rows than dimensions, that subset takes :func:`ganmetrics.fid.frechet_distance_to_features`
+    as is. numpy inputs compute with numpy/scipy; torch tensors in float64 on their device (same
+    subsets, same value to round-off). ``progress`` shows a bar with an ETA on stderr.
     """
-    fake = as_feature_matrix(fake, "fake")
+    ops = ops_for(real, fake)
+    fake = checked_side(fake, ops, "fake")
     if isinstance(real, tuple):
-        mu_real, sigma_real = (np.asarray(a, dtype=np.float64) for a in real)
+        mu_real, sigma_real = checked_side(real, ops, "real")
     else:
-        mu_real, sigma_real = feature_statistics(real)
+        mu_real, sigma_real = feature_statistics(ops.asarray(real))
     num, dim = fake.shape
     sizes = default_sizes(num, dim) if sizes is None else sorted({int(s) for s in sizes})
     if len(sizes) < 2 or sizes[0] < 2 or sizes[-1] > num:
@@ -95,11 +145,24 @@ def fid_infinity(
             f"FID∞ sizes {sizes}: need at least 2 distinct sizes between 2 and the {num} "
             "generated images; pass other sizes or more images"
         )
+    real_factor = psd_factor(sigma_real)
+    real_terms = float(sigma_real.trace())
+    subsets = _SubsetStatistics(fake, ops)
     rng = np.random.default_rng(seed)
     fids = []
-    for size in sizes:
-        subset = fake[rng.choice(num, size, replace=False)]
-        fids.append(frechet_distance_to_features(mu_real, sigma_real, subset))
+    with progress_bar(len(sizes), "FID∞ subsets", progress) as bar:
+        for size in sizes:
+            rows = rng.choice(num, size, replace=False)
+            if size <= dim or not real_factor.lower_triangular:
+                fids.append(frechet_distance_to_features(mu_real, sigma_real,
+                                                         ops.take(fake, rows)))  # fmt: skip
+            else:
+                mu, sigma = subsets(rows)
+                difference = mu_real - mu
+                cross = trace_sqrt_with_factor(real_factor, sigma)
+                fids.append(float(difference @ difference) + real_terms
+                            + float(sigma.trace()) - 2.0 * cross)  # fmt: skip
+            bar.update(1)
     inverse = 1.0 / np.asarray(sizes, dtype=np.float64)
     design = np.stack([np.ones_like(inverse), inverse], axis=1)
     (intercept, slope), *_ = np.linalg.lstsq(design, np.asarray(fids), rcond=None)

@@ -118,9 +118,9 @@ def _fid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
     if settings.fid_inf:
         from ganmetrics.fid_infinity import fid_infinity
 
-        result["fid_infinity"] = fid_infinity(
-            _per_image_or_statistics(real), fake.features.pool3, seed=settings.seed
-        ).to_dict()
+        real_side = _per_image_or_statistics(real)
+        result["fid_infinity"] = fid_infinity(real_side, fake.features.pool3, seed=settings.seed,
+                                              progress=settings.progress).to_dict()  # fmt: skip
     return result
 
 
@@ -187,7 +187,7 @@ def _fid_intervals(real: Side, fake: Side, settings: EvalSettings) -> dict[str, 
     if real.features is None and fake.features is None:
         return {}  # two stats files: nothing to resample
     interval = fid_interval(_per_image_or_statistics(real), _per_image_or_statistics(fake),
-                            **_bootstrap_options(settings))  # fmt: skip
+                            progress=settings.progress, **_bootstrap_options(settings))  # fmt: skip
     return {interval_key("fid"): interval.to_dict()}
 
 
