@@ -33,6 +33,7 @@ class Side(Protocol):
     stats: Any  # ganmetrics.sources.StatsFile (mean, covariance), or None
     captured: np.ndarray | None  # the first generated images, for MS-SSIM
     weights_sha256: str | None
+    device_pool3: Any  # the same pool3 as a CUDA tensor where a stream keeps them there, or None
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,18 @@ def _bootstrap_options(settings: EvalSettings) -> dict[str, Any]:
             "confidence": settings.confidence}  # fmt: skip
 
 
-def _statistics(side: Side) -> tuple[np.ndarray, np.ndarray]:
+def _pool3(side: Side) -> Any:
+    """Per-image features for the Fréchet linear algebra: the stream's CUDA tensor where its
+    features stay on the GPU (float64 there, :mod:`ganmetrics.array_ops`), else the numpy array."""
+    return side.device_pool3 if side.device_pool3 is not None else side.features.pool3
+
+
+def _statistics(side: Side) -> tuple[Any, Any]:
     from ganmetrics.fid import feature_statistics
 
     if side.stats is not None:
         return side.stats.mu, side.stats.sigma
-    return feature_statistics(side.features.pool3)
+    return feature_statistics(_pool3(side))
 
 
 def _check_same_weights(*sides: Side) -> None:
@@ -102,7 +109,7 @@ def _check_same_weights(*sides: Side) -> None:
 
 def _per_image_or_statistics(side: Side) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """pool3 features where the side has them, else its stats file's (mu, sigma)."""
-    return side.features.pool3 if side.features is not None else _statistics(side)
+    return _pool3(side) if side.features is not None else _statistics(side)
 
 
 def _fid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
@@ -111,7 +118,7 @@ def _fid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
     _check_same_weights(real, fake)
     mu1, sigma1 = _statistics(real)
     if fake.features is not None:
-        fid = frechet_distance_to_features(mu1, sigma1, fake.features.pool3)
+        fid = frechet_distance_to_features(mu1, sigma1, _pool3(fake))
     else:
         fid = frechet_distance(mu1, sigma1, *_statistics(fake))
     result: dict[str, Any] = {"fid": float(fid)}
@@ -119,7 +126,7 @@ def _fid(real: Side, fake: Side, settings: EvalSettings) -> dict[str, Any]:
         from ganmetrics.fid_infinity import fid_infinity
 
         real_side = _per_image_or_statistics(real)
-        result["fid_infinity"] = fid_infinity(real_side, fake.features.pool3, seed=settings.seed,
+        result["fid_infinity"] = fid_infinity(real_side, _pool3(fake), seed=settings.seed,
                                               progress=settings.progress).to_dict()  # fmt: skip
     return result
 

@@ -88,6 +88,7 @@ class Side:
         self.weights_sha256: str | None = None
         self.from_cache = False
         self.captured: np.ndarray | None = None  # first images, kept for MS-SSIM
+        self.device_pool3 = None  # features read from files and sources are numpy arrays
 
     def _open_feature_file(self, spec: Any, settings: EvalSettings, requested: int | None):
         """Per-image features written by ``ganmetrics features``: no network runs for them."""
@@ -100,7 +101,7 @@ class Side:
         self.features = features if requested is None else features.head(requested)
         self.num_images = len(self.features)
         self.feature_meta = meta
-        self.stats, self.source, self.captured = None, None, None
+        self.stats, self.source, self.captured, self.device_pool3 = None, None, None, None
         self.weights_sha256 = meta.get("weights_sha256")
         self.from_cache = False
 

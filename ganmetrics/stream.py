@@ -390,12 +390,14 @@ class Stream:
         elif indices is not None:
             rows = order_rows(rows, indices, self.num_samples[role], role)
         count = self._protocol_count(role, len(rows), description)
+        device_pool3 = rows[:count, : side.dim] if rows.is_cuda else None
         rows = rows[:count].cpu().numpy()
         pool3, logits = rows[:, : side.dim], rows[:, side.dim :]
         if self._keeps_logits(role):
             pool3, logits = np.ascontiguousarray(pool3), np.ascontiguousarray(logits)
         captured = np.concatenate(side.captured) if side.captured else None
-        return MetricSide(role, description, count, Features(pool3, logits), None, sha, captured)
+        features = Features(pool3, logits)
+        return MetricSide(role, description, count, features, None, sha, captured, device_pool3)
 
     def _protocol_count(self, role: str, available: int, description: str) -> int:
         """As :class:`~ganmetrics.side.Side`: the protocol's count, the first of a larger set."""

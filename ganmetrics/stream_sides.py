@@ -133,9 +133,12 @@ class MetricSide:
     from_cache = False
     feature_meta = None  # features are held in memory, not read from a feature file
 
-    def __init__(self, role, description, num_images, features, stats, weights_sha256, captured):
+    def __init__(self, role, description, num_images, features, stats, weights_sha256, captured,
+                 device_pool3=None):  # fmt: skip
         self.role, self.description, self.num_images = role, description, num_images
         self.features: Features | None = features
+        #: the pool3 rows as a CUDA tensor: FID, its bootstrap and FID∞ then run on the GPU
+        self.device_pool3 = device_pool3
         self.stats: StatsFile | None = stats
         self.weights_sha256 = weights_sha256
         self.captured = captured

@@ -148,3 +148,57 @@ def test_evaluate_passes_its_progress_setting_to_the_bootstrap(
                                 **options)  # fmt: skip
     assert "FID bootstrap" in capfd.readouterr().err
     assert quiet["fid_interval"]["num_resamples"] == shown["fid_interval"]["num_resamples"] == 2
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_metric_table_uses_a_sides_device_features(features, device):
+    """A side that carries its features as a tensor (a stream on a GPU) gets FID, its bootstrap
+    and FID∞ from that tensor: the same numbers as from the numpy array."""
+    from ganmetrics.metrics import METRIC_TABLE
+    from ganmetrics.settings import EvalSettings
+    from ganmetrics.stream_sides import MetricSide
+
+    real, fake = features
+
+    def side(role, array, on_device):
+        pool3 = array.astype(np.float32)
+        tensor = torch.from_numpy(pool3).to(device) if on_device else None
+        logits = np.empty((len(pool3), 0), np.float32)
+        return MetricSide(role, role, len(pool3), Features(pool3, logits), None, "w", None, tensor)
+
+    settings = EvalSettings(metrics=("fid",), bootstrap=5, fid_inf=True, progress=False)
+    row = METRIC_TABLE["fid"]
+    results = []
+    for on_device in (False, True):
+        real_side, fake_side = side("real", real, on_device), side("fake", fake, on_device)
+        values = row.compute(real_side, fake_side, settings)
+        values.update(row.intervals(real_side, fake_side, settings))
+        results.append(values)
+    host, tensors = results
+    assert tensors["fid"] == pytest.approx(host["fid"], rel=RELATIVE)
+    for key in ("low", "high", "estimate"):
+        assert tensors["fid_interval"][key] == pytest.approx(
+            host["fid_interval"][key], rel=RELATIVE
+        )
+    assert tensors["fid_infinity"]["value"] == pytest.approx(
+        host["fid_infinity"]["value"], rel=1e-8
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_stream_on_cuda_equals_evaluate(inception_weights_path):
+    """Features kept on the GPU: FID and its interval from the device equal evaluate's."""
+    from ganmetrics.inception import calibration_images
+
+    real, fake = calibration_images(24, 32, seed=1), calibration_images(24, 32, seed=2)
+    options = dict(inception_weights=inception_weights_path, device="cuda", progress=False,
+                   bootstrap=5, cache=False)  # fmt: skip
+    expected = ganmetrics.evaluate(real, fake, ("fid",), **options)
+    stream = ganmetrics.Stream(("fid",), **options)
+    stream.update(torch.from_numpy(real).cuda(), real=True)
+    stream.update(torch.from_numpy(fake).cuda())
+    got = stream.compute()
+    assert got["fid"] == pytest.approx(expected["fid"], rel=RELATIVE)
+    assert got["fid_interval"]["high"] == pytest.approx(
+        expected["fid_interval"]["high"], rel=RELATIVE
+    )
