@@ -12,14 +12,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from ganmetrics.errors import InputError
 
-if TYPE_CHECKING:
-    from ganmetrics.settings import EvalSettings
+
+class EvalSettings(Protocol):
+    """What a row reads of the settings: the fields of :class:`ganmetrics.settings.EvalSettings`
+    (validated there, whose metric names come from this table)."""
+
+    encoder: str
+    device: str | None
+    batch_size: int | None
+    num_workers: int | None
+    seed: int
+    progress: bool
+    bootstrap: int
+    confidence: float
+    fid_inf: bool
+    is_splits: int
+    kid_estimator: str
+    kid_subsets: int
+    kid_subset_size: int
+    msssim_batches: int
+    msssim_batch_size: int
+    prc_k: int
+    dc_k: int
 
 
 class Side(Protocol):
