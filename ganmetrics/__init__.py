@@ -7,6 +7,7 @@ The public API::
     ganmetrics.compute_stats(source, "stats.npz")
     ganmetrics.evaluate_reconstruction("generator.pt", "test_images/")
     ganmetrics.FeatureExtractor(weights=None, device=None)
+    ganmetrics.judge_procedural(images)  # weight-free scores for the built-in procedural set
 
 Names load on first use, so ``import ganmetrics.kid`` (features in, numbers out) does not load
 torch. ``ganmetrics.fid`` is the function: importing the submodule ``ganmetrics.fid`` (the FID
@@ -34,6 +35,8 @@ _EXPORTS = {
     "METRICS": "ganmetrics.metrics",
     "METRIC_TABLE": "ganmetrics.metrics",
     "run_demo": "ganmetrics.demo",
+    "JudgeScores": "ganmetrics.datasets.procedural_judge",
+    "judge_procedural": "ganmetrics.datasets.procedural_judge",
     "ImageSource": "ganmetrics.sources",
     "StatsFile": "ganmetrics.sources",
     "load_stats": "ganmetrics.sources",
@@ -50,12 +53,14 @@ __all__ = [
     "Features",
     "ImageSource",
     "InputError",
+    "JudgeScores",
     "StatsFile",
     "__version__",
     "compute_stats",
     "evaluate",
     "evaluate_reconstruction",
     "fid",
+    "judge_procedural",
     "load_stats",
     "open_source",
     "run_demo",
@@ -64,6 +69,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ganmetrics.api import Evaluator, compute_stats, evaluate, evaluate_reconstruction, fid
+    from ganmetrics.datasets.procedural_judge import JudgeScores, judge_procedural
     from ganmetrics.demo import run_demo
     from ganmetrics.features import FeatureExtractor, Features
     from ganmetrics.metrics import METRIC_TABLE, METRICS
