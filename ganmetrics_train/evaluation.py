@@ -82,16 +82,15 @@ def missing_weights_message(problem: str) -> str:
 def judge_metrics(config: TrainConfig, generator: nn.Module) -> dict[str, Any]:
     """The procedural judge's scores of ``generator`` as ``judge_*`` metrics; {} for other data.
 
-    :func:`ganmetrics.judge_procedural` on ``min(eval_num_fake, JUDGE_IMAGES)`` images from a
-    fixed ``z`` (seeded by the run's seed), so successive evaluations judge the same noise.
+    :func:`ganmetrics.judge_procedural` on :data:`JUDGE_IMAGES` images from a fixed ``z`` (seeded
+    by the run's seed), so successive evaluations judge the same noise.
     """
     if config.dataset != "procedural":
         return {}
     from ganmetrics.datasets.procedural_judge import judge_procedural
 
-    count = min(int(config.eval_num_fake or JUDGE_IMAGES), JUDGE_IMAGES)
     noise = torch.Generator().manual_seed(int(config.seed) + 0x5EED)
-    z = torch.rand(count, config.z_dim, generator=noise) * 2 - 1
+    z = torch.rand(JUDGE_IMAGES, config.z_dim, generator=noise) * 2 - 1
     device = next(generator.parameters()).device
     images = generate_uint8(generator, z.to(device), contextlib.nullcontext())
     num_modes = int(config.dataset_options.get("num_modes", 4))
