@@ -33,6 +33,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -47,16 +48,21 @@ def _init(module: nn.Module) -> nn.Module:
     return module
 
 
+def _w(channels: int, width: float) -> int:
+    return max(1, round(channels * width))
+
+
 class Discriminator(nn.Module):
-    def __init__(self, size: int):
+    def __init__(self, size: int, width: float = 1.0):
         super().__init__()
         layers, channels = [], 3
         for kernel, stride, out in ((3, 1, 64), (4, 2, 128), (3, 1, 128), (4, 2, 256),
                                     (3, 1, 256), (4, 2, 512), (3, 1, 512)):  # fmt: skip
+            out = _w(out, width)
             layers += [spectral_norm(_init(nn.Conv2d(channels, out, kernel, stride, 1))),
                        nn.LeakyReLU(0.1)]  # fmt: skip
             channels = out
-        layers += [nn.Flatten(), spectral_norm(_init(nn.Linear((size // 8) ** 2 * 512, 1)))]
+        layers += [nn.Flatten(), spectral_norm(_init(nn.Linear((size // 8) ** 2 * channels, 1)))]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -64,13 +70,13 @@ class Discriminator(nn.Module):
 
 
 class Generator(nn.Module):
-    def __init__(self, size: int, z_dim: int = 128):
+    def __init__(self, size: int, z_dim: int = 128, width: float = 1.0):
         super().__init__()
-        self.bottom = size // 8
-        self.linear = _init(nn.Linear(z_dim, self.bottom**2 * 512))
-        self.linear_bn = nn.BatchNorm1d(self.bottom**2 * 512, eps=2e-5, momentum=0.1)
-        layers, channels = [], 512
-        for out in (256, 128, 64):
+        self.bottom, self.channels = size // 8, _w(512, width)
+        self.linear = _init(nn.Linear(z_dim, self.bottom**2 * self.channels))
+        self.linear_bn = nn.BatchNorm1d(self.bottom**2 * self.channels, eps=2e-5, momentum=0.1)
+        layers, channels = [], self.channels
+        for out in (_w(256, width), _w(128, width), _w(64, width)):
             layers += [_init(nn.ConvTranspose2d(channels, out, 4, 2, 1)),
                        nn.BatchNorm2d(out, eps=2e-5), nn.ReLU()]  # fmt: skip
             channels = out
@@ -78,7 +84,7 @@ class Generator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.linear_bn(self.linear(z))).view(-1, 512, self.bottom, self.bottom)
+        h = F.relu(self.linear_bn(self.linear(z))).view(-1, self.channels, self.bottom, self.bottom)
         return (self.net(h) + 1) / 2
 
 
@@ -94,7 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num-images", type=int, default=50_000)
     parser.add_argument("--disc-calls", choices=("split", "concat"), default="split")
     parser.add_argument("--judge-every", type=int, default=250)
+    parser.add_argument("--width", type=float, default=1.0, help="channel factor (1: Table 3)")
     parser.add_argument("--grid", default=None, help="PNG of 64 samples at the end")
+    parser.add_argument("--save-samples", default=None, help="folder: the judged samples as .npy")
     args = parser.parse_args(argv)
 
     from ganmetrics.datasets import ProceduralDataset
@@ -106,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         .float()
         .div(255)
     )
-    G, D = Generator(args.image_size), Discriminator(args.image_size)
+    G = Generator(args.image_size, width=args.width)
+    D = Discriminator(args.image_size, width=args.width)
     adam = dict(lr=args.lr, betas=(args.beta1, args.beta2))
     g_opt = torch.optim.Adam(G.parameters(), **adam)
     d_opt = torch.optim.Adam(D.parameters(), **adam)
@@ -132,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
             images = (G(fixed_z).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
         G.train()
         scores = judge_procedural(images)
+        if args.save_samples:
+            Path(args.save_samples).mkdir(parents=True, exist_ok=True)
+            np.save(Path(args.save_samples) / f"step_{step:06d}.npy", images)
         record = {"step": step, "quality": scores.quality, "modes": scores.modes,
                   "coverage": round(scores.coverage, 4),
                   "shares": [round(s, 3) for s in scores.mode_shares],

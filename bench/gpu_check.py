@@ -10,7 +10,10 @@ still reports what it finished:
    folders of PNGs, cold and with a warm cache, with both tools' FID values.
 3. ``trainer``: ``bench/bench_train.py`` (ms per iteration for every architecture and
    regularizer), plain and, where that script offers them, with ``--amp-bf16`` / ``--compile``.
-4. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision and
+4. ``learning``: ``bench/learning_check.py`` (issue 13): SNDCGAN NS+SN on the procedural set at
+   32 px, data on the device, trained for at most 100 s; a sample grid and the procedural judge's
+   scores at a few steps (``bench/results/learning/``). Alone: ``--stages learning``.
+5. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision and
    distributed tests).
 
 ``--cpu`` runs every stage at tiny sizes on the CPU, to check the script, not to measure.
@@ -210,6 +213,16 @@ def measure_trainer(args, device: torch.device, workdir: Path) -> dict:
     return results
 
 
+def measure_learning(args, device: torch.device) -> dict:
+    from learning_check import learning_stage
+    from learning_check import markdown as learning_markdown
+
+    gpu = device.type == "cuda"
+    result = learning_stage(str(device), args.out / "learning", 100.0 if gpu else 60.0, not gpu)
+    result["markdown"] = learning_markdown(result)
+    return result
+
+
 def run_tests(args) -> dict:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.tests]
     start = time.perf_counter()
@@ -262,6 +275,9 @@ def markdown(results: dict) -> str:
     for name, train in results.get("trainer", {}).items():
         if isinstance(train, dict) and "markdown" in train:
             lines += ["", f"Trainer ({name}):", "", train["markdown"]]
+    learning = results.get("learning", {})
+    if "markdown" in learning:
+        lines += ["", learning["markdown"]]
     tests = results.get("tests", {})
     if tests:
         lines += ["", f"CUDA tests: `{tests.get('command', '')}` → {tests.get('summary', '')}"]
@@ -275,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpu", action="store_true", help="tiny sizes on the CPU (smoke test)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
-    parser.add_argument("--stages", default="features,end_to_end,trainer,tests")
+    parser.add_argument("--stages", default="features,end_to_end,trainer,learning,tests")
     args = parser.parse_args(argv)
     device = torch.device("cpu" if args.cpu or not torch.cuda.is_available() else "cuda")
     gpu = device.type == "cuda"
@@ -311,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             "features": lambda: measure_features(weights, args, device),
             "end_to_end": lambda: measure_end_to_end(weights, args, device, workdir),
             "trainer": lambda: measure_trainer(args, device, workdir),
+            "learning": lambda: measure_learning(args, device),
             "tests": lambda: run_tests(args),
         }
         for name in args.stages.split(","):

@@ -99,6 +99,7 @@ def judge_metrics(config: TrainConfig, generator: nn.Module) -> dict[str, Any]:
         "judge_quality": scores.quality,
         "judge_modes": scores.modes,
         "judge_coverage": scores.coverage,
+        "judge_colour_fd": scores.colour_fd,
     }
 
 

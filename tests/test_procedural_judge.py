@@ -26,6 +26,7 @@ def test_real_images_score_near_one_with_every_mode(size):
     assert scores.modes == 4
     assert scores.coverage >= 0.9
     assert sum(scores.mode_shares) == pytest.approx(scores.quality)
+    assert scores.colour_fd < 0.2
 
 
 def test_the_judge_assigns_each_real_image_its_own_mode(real16):
@@ -44,6 +45,7 @@ def test_noise_flat_and_shuffled_images_score_zero(real16):
     for fake in (noise, flat, shuffled):
         scores = judge_procedural(fake)
         assert scores.quality <= 0.02 and scores.modes == 0 and scores.coverage <= 0.02
+    assert judge_procedural(noise).colour_fd > 1.0 and judge_procedural(flat).colour_fd > 1.0
 
 
 def test_backgrounds_without_shapes_fail(real16):
@@ -63,6 +65,7 @@ def test_a_collapsed_generator_shows_one_mode(real16):
     scores = judge_procedural(one_mode)
     assert scores.quality >= 0.97 and scores.modes == 1
     assert scores.coverage <= 0.25 + 1e-9
+    assert scores.colour_fd > 10 * judge_procedural(images).colour_fd
     repeated = np.repeat(images[:1], 200, axis=0)
     assert judge_procedural(repeated).modes == 1
 
