@@ -46,9 +46,8 @@ numpy only, about a millisecond per 100 images at 16 px.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import functools
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
