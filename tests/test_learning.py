@@ -4,10 +4,10 @@ One short run per loss of "The GAN Landscape" (Kurach, Lucic et al. 2019, sectio
 minimax, WGAN with the gradient penalty of section 2.2, LS, hinge), covering the discriminator
 normalizations none, SN, BN and WN (+ translated ReLU) of section 2.2 at least once each (six
 runs). Settings are from Table 1's ranges (Adam lr 1e-3 is inside Table 1b's [1e-5, 1e-2]; beta1
-0.5; beta2 0.9 or 0.999; n_disc 1; lambda 1), seeds fixed. To fit the CI budget (all runs together about 2 minutes of
-one CPU core) the runs are 16 px, batch 32, 300 discriminator steps, with the networks shrunk to a
-quarter of their width: ``width: 0.25``, which the config records and marks as not the paper's,
-and which the presets and studies refuse.
+0.5; beta2 0.9 or 0.999; n_disc 1; lambda 1), seeds fixed. To fit the CI budget (all runs
+together about 2 minutes of one CPU core) the runs are 16 px, batch 32, 300 discriminator steps,
+with the networks shrunk to a quarter of their width: ``width: 0.25``, which the config records
+and marks as not the paper's, and which the presets and studies refuse.
 
 The measure is the procedural judge (:func:`ganmetrics.judge_procedural`) on 512 samples of a
 fixed z. Its strict scores (quality, modes) need longer runs (``docs/learning.md``); what 300 steps
