@@ -4,9 +4,10 @@ SNDCGAN (Table 3 of "The GAN Landscape", Kurach, Lucic et al. 2019), non-saturat
 norm in D, Adam lr 2e-4, beta 0.5/0.999, n_disc 1, batch 64, on the built-in procedural set at
 32 px with the whole training set resident on the device (no image crosses from the host per step).
 At a few points it writes a sample grid (PNG) and the procedural judge's scores
-(:func:`ganmetrics.judge_procedural`: quality, modes, coverage), and stops at ``--limit`` seconds
-(2 minutes in the GPU check) whatever step it reached. ``--cpu`` (the smoke run) trains a few steps
-at 16 px with the test-only width 0.25, to check the script, not to measure.
+(:func:`ganmetrics.judge_procedural`: quality, modes, coverage), and stops before a point that
+the rate so far says would end past ``--limit`` seconds of training (100 s in the GPU check).
+``--cpu`` (the smoke run) trains a few steps at 16 px with the test-only width 0.25, to check the
+script, not to measure.
 
     python bench/learning_check.py --out bench/results/learning
 """
@@ -78,6 +79,9 @@ def _train_and_judge(trainer: Trainer, points, out: Path, limit: float, settings
     started = time.perf_counter()
     judged = []
     for point in points:
+        elapsed = time.perf_counter() - started
+        if trainer.step and elapsed * point / trainer.step > limit:
+            break  # the next point would end past the limit at the rate so far
         trainer.run(point)
         if trainer.device.type == "cuda":
             torch.cuda.synchronize(trainer.device)
@@ -87,8 +91,6 @@ def _train_and_judge(trainer: Trainer, points, out: Path, limit: float, settings
         save_png(grid, image_grid(trainer.generate(trainer.sample_z[:64])))
         judged.append({"step": point, "train_s": round(elapsed, 2), **scores, "grid": grid.name})
         print(json.dumps(judged[-1]), file=sys.stderr, flush=True)
-        if elapsed > limit:
-            break
     seconds = time.perf_counter() - started
     return {
         "settings": {k: v for k, v in settings.items() if k != "device"},
