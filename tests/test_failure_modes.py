@@ -50,8 +50,11 @@ def test_report_flags_trials_that_never_left_collapse():
                 "step": step, "metric": metric, "value": value}  # fmt: skip
 
     evaluations = [
-        row(1, 100, 0), row(1, 200, 1), row(1, 200, 35.0, "fid"),  # never more than one mode
-        row(2, 100, 1), row(2, 200, 3),  # left collapse
+        row(1, 100, 0),
+        row(1, 200, 1),
+        row(1, 200, 35.0, "fid"),  # never more than one mode
+        row(2, 100, 1),
+        row(2, 200, 3),  # left collapse
         row(3, 100, 5.0, "fid"),  # no judge: not the procedural set
     ]
     flagged = never_left_collapse(evaluations)
