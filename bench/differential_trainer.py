@@ -1,10 +1,10 @@
 """The trainer's side of the differential test of issue 13 (see ``bench/differential_loop.py``).
 
-Trains SNDCGAN NS+SN (16 px, width 0.25 - test-only, not the paper's -, batch 64, lr 2e-4, beta
+Trains SNDCGAN NS+SN (16 px, width 0.25 by default - test-only, not the paper's; 1 is -, batch 64, lr 2e-4, beta
 0.5/0.999, seed 0) with ``ganmetrics_train``'s Trainer in pieces and judges 512 samples of the
 same fixed z as the independent loop every EVERY steps (no FID), saving them as .npy::
 
-    OMP_NUM_THREADS=1 python bench/differential_trainer.py split|concat STEPS EVERY OUT_DIR
+    OMP_NUM_THREADS=1 python bench/differential_trainer.py split|concat STEPS EVERY OUT_DIR [WIDTH]
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from ganmetrics_train.train import Trainer
 
 def main(argv: list[str]) -> int:
     disc_calls, steps, every, out = argv[0], int(argv[1]), int(argv[2]), argv[3]
+    width = float(argv[4]) if len(argv) > 4 else 0.25
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     settings = {
         "arch": "sndcgan", "loss": "ns", "norm": "sn", "dataset": "procedural", "image_size": 16,
-        "width": 0.25, "batch_size": 64, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1,
+        "width": width, "batch_size": 64, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1,
         "seed": 0, "steps": steps, "disc_calls": disc_calls, "eval_every": 0,
         "checkpoint_every": 0, "sample_every": 0, "log_every": 50, "out": out,
     }  # fmt: skip
