@@ -1,7 +1,7 @@
 """The trainer's side of the differential test of issue 13 (see ``bench/differential_loop.py``).
 
-Trains SNDCGAN NS+SN (16 px, width 0.25 by default - test-only, not the paper's; 1 is -, batch 64, lr 2e-4, beta
-0.5/0.999, seed 0) with ``ganmetrics_train``'s Trainer in pieces and judges 512 samples of the
+Trains SNDCGAN NS+SN (16 px; width 0.25 by default, test-only, 1 is the paper's; batch 64, lr 2e-4,
+beta 0.5/0.999, seed 0) with ``ganmetrics_train``'s Trainer in pieces and judges 512 samples of the
 same fixed z as the independent loop every EVERY steps (no FID), saving them as .npy::
 
     OMP_NUM_THREADS=1 python bench/differential_trainer.py split|concat STEPS EVERY OUT_DIR [WIDTH]
