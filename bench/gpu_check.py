@@ -10,15 +10,18 @@ still reports what it finished:
    folders of PNGs, cold and with a warm cache, with both tools' FID values.
 3. ``trainer``: ``bench/bench_train.py`` (ms per iteration for every architecture and
    regularizer), plain and, where that script offers them, with ``--amp-bf16`` / ``--compile``.
-4. ``stream``: ``bench/bench_stream.py`` on the device: ``ganmetrics.Stream``'s overhead over a
+4. ``learning``: ``bench/learning_check.py`` (issue 13): SNDCGAN NS+SN on the procedural set at
+   32 px, data on the device, trained for at most 100 s; a sample grid and the procedural judge's
+   scores at a few steps (``bench/results/learning/``). Alone: ``--stages learning``.
+5. ``stream``: ``bench/bench_stream.py`` on the device: ``ganmetrics.Stream``'s overhead over a
    bare forward pass, and FID by torchmetrics and by the stream's torchmetrics adapter with the
    loop's TF32 off and on.
-5. ``metric_stage``: FID, ``--bootstrap 100`` and FID∞ at 10k vs 10k × 2048 from numpy features
+6. ``metric_stage``: FID, ``--bootstrap 100`` and FID∞ at 10k vs 10k × 2048 from numpy features
    on the CPU against float64 tensors on the GPU (issue 15 part 3), seconds and the largest
    relative difference (the CPU bootstrap from 10 resamples, projected to 100).
-6. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision,
+7. ``tests``: the CUDA tests (``tests/test_gpu.py``; on a GPU also the feature, precision,
    distributed and metric-stage device tests).
-7. ``encoders``: images/s, peak GPU memory and batch-of-1 agreement of the DINOv2 and CLIP
+8. ``encoders``: images/s, peak GPU memory and batch-of-1 agreement of the DINOv2 and CLIP
    ViT-L/14 encoders of ``ganmetrics.encoders`` (issue #16).
 
 ``--cpu`` runs every stage at tiny sizes on the CPU, to check the script, not to measure.
@@ -234,6 +237,16 @@ def measure_stream(weights: str, args, device: torch.device, workdir: Path) -> d
     return json.loads(out.read_text())
 
 
+def measure_learning(args, device: torch.device) -> dict:
+    from learning_check import learning_stage
+    from learning_check import markdown as learning_markdown
+
+    gpu = device.type == "cuda"
+    result = learning_stage(str(device), args.out / "learning", 100.0 if gpu else 60.0, not gpu)
+    result["markdown"] = learning_markdown(result)
+    return result
+
+
 def run_tests(args) -> dict:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.tests]
     start = time.perf_counter()
@@ -362,6 +375,9 @@ def markdown(results: dict) -> str:
     for name, train in results.get("trainer", {}).items():
         if isinstance(train, dict) and "markdown" in train:
             lines += ["", f"Trainer ({name}):", "", train["markdown"]]
+    learning = results.get("learning", {})
+    if "markdown" in learning:
+        lines += ["", learning["markdown"]]
     stream = results.get("stream", {})
     if "overhead" in stream:
         over, precision = stream["overhead"], stream.get("precision", {})
@@ -428,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu", action="store_true", help="tiny sizes on the CPU (smoke test)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument(
-        "--stages", default="features,end_to_end,trainer,stream,metric_stage,tests,encoders"
+        "--stages",
+        default="features,end_to_end,trainer,learning,stream,metric_stage,tests,encoders",
     )
     args = parser.parse_args(argv)
     device = torch.device("cpu" if args.cpu or not torch.cuda.is_available() else "cuda")
@@ -466,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
             "features": lambda: measure_features(weights, args, device),
             "end_to_end": lambda: measure_end_to_end(weights, args, device, workdir),
             "trainer": lambda: measure_trainer(args, device, workdir),
+            "learning": lambda: measure_learning(args, device),
             "stream": lambda: measure_stream(weights, args, device, workdir),
             "metric_stage": lambda: measure_metric_stage(args, device),
             "tests": lambda: run_tests(args),

@@ -12,6 +12,7 @@ The public API::
     ganmetrics.evaluate_reconstruction("generator.pt", "test_images/")
     ganmetrics.FeatureExtractor(weights=None, device=None)
     ganmetrics.Stream(metrics=("fid",)).update(images) ... .compute()   # in a training loop
+    ganmetrics.judge_procedural(images)  # weight-free scores for the built-in procedural set
 
 Names load on first use, so ``import ganmetrics.kid`` (features in, numbers out) does not load
 torch. ``ganmetrics.fid`` is the function: importing the submodule ``ganmetrics.fid`` (the FID
@@ -46,6 +47,8 @@ _EXPORTS = {
     "METRICS": "ganmetrics.metrics",
     "METRIC_TABLE": "ganmetrics.metrics",
     "run_demo": "ganmetrics.demo",
+    "JudgeScores": "ganmetrics.datasets.procedural_judge",
+    "judge_procedural": "ganmetrics.datasets.procedural_judge",
     "ImageSource": "ganmetrics.sources",
     "StatsFile": "ganmetrics.sources",
     "load_stats": "ganmetrics.sources",
@@ -66,6 +69,7 @@ __all__ = [
     "Features",
     "ImageSource",
     "InputError",
+    "JudgeScores",
     "StatsFile",
     "Stream",
     "__version__",
@@ -76,6 +80,7 @@ __all__ = [
     "fid",
     "fid_from_features",
     "fid_interval",
+    "judge_procedural",
     "load_stats",
     "make_extractor",
     "open_source",
@@ -93,6 +98,7 @@ if TYPE_CHECKING:
         fid,
     )
     from ganmetrics.bootstrap import fid_interval
+    from ganmetrics.datasets.procedural_judge import JudgeScores, judge_procedural
     from ganmetrics.demo import run_demo
     from ganmetrics.encoders import ENCODER_TABLE, ENCODERS, make_extractor
     from ganmetrics.encoders.extractor import EncoderExtractor

@@ -58,6 +58,7 @@ __all__ = [
     "load_config_file",
     "load_run_config",
     "normalize_overrides",
+    "refuse_test_width",
     "resolve_config",
     "save_config_files",
     "user_facing_names",
@@ -73,6 +74,9 @@ DEFAULT_EVAL_COUNTS = (10_000, 10_000)
 #: The setting that reads :attr:`TrainConfig.disc_calls` as "concat": runs written before the key
 #: existed trained that way, and their config hash stays what it was.
 LEGACY_DISC_CALLS = "concat"
+#: The paper's network width; any other :attr:`TrainConfig.width` is a test-only shrink, refused by
+#: the presets and the study, and left out of the hash when it is the paper's (older runs keep it).
+PAPER_WIDTH = 1.0
 
 #: Fields that do not change which model a run trains; they are left out of the config hash and
 #: may change when a run is resumed.
@@ -122,6 +126,9 @@ class TrainConfig:
     dataset_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     image_size: int | None = None
     ablations: tuple[str, ...] = ()
+    #: NOT the paper's unless 1: scales every hidden channel count of DCGAN/SNDCGAN, for fast
+    #: learning tests only (``tests/test_learning.py``); presets and studies refuse it.
+    width: float = PAPER_WIDTH
     eval_every: int = 10_000
     eval_num_real: int | None = None
     eval_num_fake: int | None = None
@@ -157,6 +164,8 @@ class TrainConfig:
         identity = {k: v for k, v in self.to_dict().items() if k not in OPERATIONAL_FIELDS}
         if identity["disc_calls"] == LEGACY_DISC_CALLS:
             del identity["disc_calls"]  # the hash of a run written before the key existed
+        if identity["width"] == PAPER_WIDTH:
+            del identity["width"]  # the paper's network: the hash of runs before the key existed
         text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -270,7 +279,7 @@ _INT_FIELDS = {
     "sample_every",
     "num_samples",
 }
-_FLOAT_FIELDS = {"lambda_", "lr", "beta1", "beta2", "ema_decay"}
+_FLOAT_FIELDS = {"lambda_", "lr", "beta1", "beta2", "ema_decay", "width"}
 _BOOL_FIELDS = {"deterministic", "amp_bf16", "compile"}
 _STR_FIELDS = {
     "arch",
@@ -408,7 +417,7 @@ def resolve_config(config: TrainConfig, origin: str = "config") -> TrainConfig:
 
     c.ablations = tuple(dict.fromkeys(c.ablations))
     try:
-        validate_architecture(c.arch, c.image_size, c.norm, c.g_norm, c.ablations)
+        validate_architecture(c.arch, c.image_size, c.norm, c.g_norm, c.ablations, c.width)
     except ValueError as exc:
         raise InputError(f"{origin}: {exc}") from None
 
@@ -488,4 +497,16 @@ def build_config(
         values.update(load_config_file(config_file))
     if overrides:
         values.update(normalize_overrides(overrides, origin))
-    return resolve_config(config_from_dict(values, origin), origin)
+    config = resolve_config(config_from_dict(values, origin), origin)
+    if preset is not None:
+        refuse_test_width(config, f"{origin}: preset {preset}")
+    return config
+
+
+def refuse_test_width(config: TrainConfig, origin: str) -> None:
+    """The presets and studies reproduce the paper: a shrunk test-only width is refused there."""
+    if config.width != PAPER_WIDTH:
+        raise InputError(
+            f"{origin}: width={config.width} is a test-only shrink of the networks, not the "
+            "paper's; drop width (presets and studies train the networks of Tables 3-6)"
+        )

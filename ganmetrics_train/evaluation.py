@@ -32,6 +32,8 @@ from ganmetrics_train.config import TrainConfig
 
 #: Images generated per forward pass when sampling for grids.
 GENERATION_BATCH = 250
+#: Images the procedural judge scores at each evaluation (numpy, a fraction of a second at 32 px).
+JUDGE_IMAGES = 512
 
 
 def images_to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -80,6 +82,30 @@ def missing_weights_message(problem: str) -> str:
         "without evaluation, or write stand-in weights with `ganmetrics make-test-weights PATH` "
         "(scores then not comparable with papers)"
     )
+
+
+def judge_metrics(config: TrainConfig, generator: nn.Module) -> dict[str, Any]:
+    """The procedural judge's scores of ``generator`` as ``judge_*`` metrics; {} for other data.
+
+    :func:`ganmetrics.judge_procedural` on :data:`JUDGE_IMAGES` images from a fixed ``z`` (seeded
+    by the run's seed), so successive evaluations judge the same noise.
+    """
+    if config.dataset != "procedural":
+        return {}
+    from ganmetrics.datasets.procedural_judge import judge_procedural
+
+    noise = torch.Generator().manual_seed(int(config.seed) + 0x5EED)
+    z = torch.rand(JUDGE_IMAGES, config.z_dim, generator=noise) * 2 - 1
+    device = next(generator.parameters()).device
+    images = generate_uint8(generator, z.to(device), contextlib.nullcontext())
+    num_modes = int(config.dataset_options.get("num_modes", 4))
+    scores = judge_procedural(images, num_modes=num_modes)
+    return {
+        "judge_quality": scores.quality,
+        "judge_modes": scores.modes,
+        "judge_coverage": scores.coverage,
+        "judge_colour_fd": scores.colour_fd,
+    }
 
 
 class RunEvaluation:
@@ -182,6 +208,7 @@ class RunEvaluation:
         finally:
             generator.train(was_training)
         metrics = {k: plain(v) for k, v in result.items() if k != "meta"}
+        metrics.update(judge_metrics(cfg, generator))
         return {
             "step": step,
             "time": time.time(),

@@ -67,9 +67,16 @@ def iteration_flops(config: TrainConfig, batch_size: int = 64) -> dict[str, int]
     with preserved_global_rng():
         torch.manual_seed(0)
         G = build_generator(
-            cfg.arch, cfg.image_size, z_dim=cfg.z_dim, norm=cfg.g_norm, ablations=cfg.ablations
+            cfg.arch,
+            cfg.image_size,
+            z_dim=cfg.z_dim,
+            norm=cfg.g_norm,
+            ablations=cfg.ablations,
+            width=cfg.width,
         ).to(device)
-        D = build_discriminator(cfg.arch, cfg.image_size, norm=cfg.norm, ablations=cfg.ablations)
+        D = build_discriminator(
+            cfg.arch, cfg.image_size, norm=cfg.norm, ablations=cfg.ablations, width=cfg.width
+        )
         D = D.to(device)
         noise = torch.Generator(device).manual_seed(0)
         real = torch.rand(batch_size, 3, cfg.image_size, cfg.image_size, device=device)

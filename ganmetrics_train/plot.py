@@ -59,6 +59,17 @@ SCORE_PANELS = (
     ScorePanel(
         "msssim", "MS-SSIM", "MS-SSIM of sample pairs (lower is more diverse)", "MS-SSIM (0 to 1)"
     ),
+    # The procedural judge (ganmetrics.judge_procedural), on the built-in set only.
+    ScorePanel(
+        "judge_quality", "judge quality", "Judge: samples in distribution", "share (0 to 1)"
+    ),
+    ScorePanel("judge_modes", "judge modes", "Judge: modes in a fair share", "modes (0 to 4)"),
+    ScorePanel(
+        "judge_colour_fd",
+        "colour FD",
+        "Judge: colour FD (lower is better)",
+        "Frechet distance, 4x4 pooled colours",
+    ),
 )
 LOSS_LABELS = {
     "loss/d": "D loss (GAN term + lambda x penalty)",

@@ -64,6 +64,7 @@ from ganmetrics_train import checkpoint as ckpt
 from ganmetrics_train.checkpoint import run_status
 from ganmetrics_train.config import TrainConfig, is_resolved, resolve_config, save_config_files
 from ganmetrics_train.evaluation import RunEvaluation, generate_uint8, images_to_uint8
+from ganmetrics_train.failure_modes import failure_warning
 from ganmetrics_train.interrupt import GracefulStop, TrainingInterrupted
 from ganmetrics_train.losses import discriminator_loss, generator_loss
 from ganmetrics_train.pace import ON_SLOW_CPU, PaceCheck, SlowRun, TrainingTooSlow
@@ -220,10 +221,15 @@ class Trainer:
         np.random.seed(cfg.seed % 2**32)
         random.seed(cfg.seed)
         self.G = build_generator(
-            cfg.arch, cfg.image_size, z_dim=cfg.z_dim, norm=cfg.g_norm, ablations=cfg.ablations
+            cfg.arch,
+            cfg.image_size,
+            z_dim=cfg.z_dim,
+            norm=cfg.g_norm,
+            ablations=cfg.ablations,
+            width=cfg.width,
         ).to(self.device)
         self.D = build_discriminator(
-            cfg.arch, cfg.image_size, norm=cfg.norm, ablations=cfg.ablations
+            cfg.arch, cfg.image_size, norm=cfg.norm, ablations=cfg.ablations, width=cfg.width
         ).to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.ema_decay else None
         self.G_forward: nn.Module = torch.compile(self.G) if cfg.compile else self.G
@@ -245,6 +251,7 @@ class Trainer:
         self.best_step: int | None = None
         self.elapsed_before = 0.0
         self.last_scores: dict[str, Any] | None = None
+        self.last_losses: dict[str, float] | None = None
         self.last_checkpoint: Path | None = None
         start_batch = 0
         found = ckpt.latest_checkpoint(self.run_dir) if resume else None
@@ -473,6 +480,7 @@ class Trainer:
         values = self.metrics.means(self.step)
         if any(not math.isfinite(v) for v in values.values()):
             self._diverged("a loss or gradient norm became non-finite")
+        self.last_losses = values
         self.logger.scalars(self.step, values)
 
     # ----------------------------------------------------------------------------------------
@@ -500,6 +508,9 @@ class Trainer:
             config_hash=self.config_hash,
             config_path=str(self.run_dir / "config.json"),
         )
+        warning = failure_warning(self.step, self.config.loss, record["metrics"], self.last_losses)
+        if warning:
+            record["warning"] = warning
         self.logger.scores(record)
         self.last_scores = record
         metrics = record["metrics"]
@@ -519,6 +530,8 @@ class Trainer:
             f"step {self.step}: "
             + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
         )
+        if warning:
+            self.logger.info(f"warning: {warning}")
         self.metrics.pause(started)
         return record
 

@@ -17,7 +17,8 @@ One module per data set; files are listed, ordered and decoded by :mod:`ganmetri
 * ``folder`` (``folder.py``) - any folder of images, center-cropped to a square and resized (PIL
   bicubic).
 * ``procedural`` (``procedural.py``) - deterministic synthetic images of a few coloured shapes;
-  needs no download.
+  needs no download. ``procedural_judge.py`` scores generated images against its modes without
+  any downloaded weights (:func:`judge_procedural`).
 
 How the splits relate to compare_gan (the study's code, github.com/google/compare_gan). Its
 ``compare_gan/src/datasets.py`` read pre-built TFRecord shards: CelebA-HQ as 100 shards of which
@@ -62,6 +63,7 @@ from ganmetrics.datasets.lsun import (
     crop_or_pad,
 )
 from ganmetrics.datasets.procedural import ProceduralDataset
+from ganmetrics.datasets.procedural_judge import JudgeScores, judge_procedural
 from ganmetrics.datasets.registry import (
     DATASET_NAMES,
     open_dataset,
@@ -95,10 +97,12 @@ __all__ = [
     "Cifar10Dataset",
     "Dataset",
     "ImageFolderDataset",
+    "JudgeScores",
     "LsunBedroomDataset",
     "ProceduralDataset",
     "center_crop_resize",
     "crop_or_pad",
+    "judge_procedural",
     "list_image_files",
     "natural_key",
     "open_dataset",

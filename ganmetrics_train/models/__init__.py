@@ -2,8 +2,8 @@
 
 Public interface::
 
-    build_generator(arch, image_size, z_dim=128, norm="bn", ablations=())  -> nn.Module
-    build_discriminator(arch, image_size, norm="none", ablations=())       -> nn.Module
+    build_generator(arch, image_size, z_dim=128, norm="bn", ablations=(), width=1.0) -> nn.Module
+    build_discriminator(arch, image_size, norm="none", ablations=(), width=1.0)      -> nn.Module
     validate_architecture(arch, image_size, d_norm, g_norm, ablations)     -> None (or ValueError)
 
 * ``G(z)``: z of shape (N, z_dim), float; the trainer samples z ~ U(-1, 1)^z_dim as compare_gan's
@@ -26,6 +26,10 @@ Public interface::
 * Every model has ``.config``, the builder keyword arguments that rebuild it:
   ``build_generator(**G.config)`` / ``build_discriminator(**D.config)``.
 * Builders are deterministic given ``torch.manual_seed``.
+* ``width`` scales every hidden channel count of DCGAN and SNDCGAN (``round(c * width)``). It is
+  NOT the paper's: 1 is Tables 3 and 5; other widths exist for fast learning tests
+  (``tests/test_learning.py``) and are refused by the study presets. ``.config`` names it only
+  when it is not 1, so the paper's networks export as before.
 
 Invalid combinations raise :class:`ganmetrics.errors.InputError` (a ``ValueError``) with the reason.
 """
@@ -168,12 +172,20 @@ def _check_d_norm(arch: str, d_norm: str) -> None:
         )
 
 
+def _check_width(arch: str, width: float) -> None:
+    if isinstance(width, bool) or not isinstance(width, int | float) or not 0 < width <= 1:
+        raise _invalid(f"width must be a number in (0, 1], got {width!r}", "use 1 (the paper's)")
+    if width != 1 and arch not in ("dcgan", "sndcgan"):
+        raise _invalid(f"width {width} is available for dcgan and sndcgan only", "use width 1")
+
+
 def validate_architecture(
     arch: str,
     image_size: int,
     d_norm: str,
     g_norm: str,
     ablations: Iterable[str],
+    width: float = 1.0,
 ) -> None:
     """Raise ``ValueError`` (:class:`~ganmetrics.errors.InputError`) naming why a model is invalid.
 
@@ -187,6 +199,7 @@ def validate_architecture(
     _check_g_norm(g_norm)
     _check_d_norm(arch, d_norm)
     _check_ablations(arch, canonical, g_norm)
+    _check_width(arch, width)
 
 
 def build_generator(
@@ -195,6 +208,7 @@ def build_generator(
     z_dim: int = 128,
     norm: str = "bn",
     ablations: Iterable[str] = (),
+    width: float = 1.0,
 ) -> nn.Module:
     """Build the generator of ``arch`` ("The GAN Landscape", Tables 3b, 4b, 6b; DCGAN below).
 
@@ -209,10 +223,11 @@ def build_generator(
     _check_ablations(arch, canonical, norm)
     if isinstance(z_dim, bool) or not isinstance(z_dim, int) or z_dim < 1:
         raise _invalid(f"z_dim must be a positive integer, got {z_dim!r}", "use 128 (the paper's)")
+    _check_width(arch, width)
     if arch == "sndcgan":
-        model: nn.Module = SNDCGANGenerator(image_size, z_dim, norm)
+        model: nn.Module = SNDCGANGenerator(image_size, z_dim, norm, width)
     elif arch == "dcgan":
-        model = DCGANGenerator(image_size, z_dim, norm)
+        model = DCGANGenerator(image_size, z_dim, norm, width)
     else:
         model = ResNetGenerator(arch, image_size, z_dim, norm, canonical)
     model.config = {
@@ -221,6 +236,7 @@ def build_generator(
         "z_dim": z_dim,
         "norm": norm,
         "ablations": canonical,
+        **({"width": width} if width != 1 else {}),
     }
     return model
 
@@ -230,6 +246,7 @@ def build_discriminator(
     image_size: int,
     norm: str = "none",
     ablations: Iterable[str] = (),
+    width: float = 1.0,
 ) -> nn.Module:
     """Build the discriminator of ``arch`` ("The GAN Landscape", Tables 3a, 4a, 6a; DCGAN below).
 
@@ -241,11 +258,14 @@ def build_discriminator(
     _check_arch_and_size(arch, image_size)
     _check_d_norm(arch, norm)
     _check_ablations(arch, canonical, None)
+    _check_width(arch, width)
     if arch == "sndcgan":
-        model: nn.Module = SNDCGANDiscriminator(image_size, norm)
+        model: nn.Module = SNDCGANDiscriminator(image_size, norm, width)
     elif arch == "dcgan":
-        model = DCGANDiscriminator(image_size, norm)
+        model = DCGANDiscriminator(image_size, norm, width)
     else:
         model = ResNetDiscriminator(arch, image_size, norm, canonical)
     model.config = {"arch": arch, "image_size": image_size, "norm": norm, "ablations": canonical}
+    if width != 1:
+        model.config["width"] = width
     return model

@@ -48,21 +48,27 @@ DCGAN_DISCRIMINATOR_CHANNELS = (64, 128, 256, 512)
 # Rows shared by DCGAN and SNDCGAN (``dcgan_architecture.py`` builds both from the same ops).
 
 
+def scaled(channels: int, width: float) -> int:
+    """``channels`` times the width factor (at least 1); ``width`` 1 is the paper's network."""
+    return max(1, round(channels * width))
+
+
 def seed_row(
     scheme: NormalizationScheme,
     z_dim: int,
     size: int,
     epsilon: float,
     normalize_before_reshape: bool,
+    channels: int = 512,
 ) -> nn.Module:
-    """Linear z -> size x size x 512, batch norm (on the flat output or per channel), ReLU."""
-    features = size * size * 512
+    """Linear z -> size x size x channels (512), batch norm (flat or per channel), ReLU."""
+    features = size * size * channels
     return LinearToFeatureMap(
         Linear(z_dim, features, initialiser="normal", reparametrisation=scheme.hidden_weight),
-        channels=512,
+        channels=channels,
         size=size,
-        norm=scheme.make_feature_norm(features if normalize_before_reshape else 512, epsilon),
-        activation=scheme.make_activation(512),
+        norm=scheme.make_feature_norm(features if normalize_before_reshape else channels, epsilon),
+        activation=scheme.make_activation(channels),
         normalize_before_reshape=normalize_before_reshape,
     )
 
@@ -139,15 +145,17 @@ class DCGANGenerator(nn.Module):
     output to [0, 1]. ``norm``: "bn", "none" or "wn" (Xiang & Li, see :mod:`.normalization`).
     """
 
-    def __init__(self, image_size: int, z_dim: int = 128, norm: str = "bn") -> None:
+    def __init__(
+        self, image_size: int, z_dim: int = 128, norm: str = "bn", width: float = 1.0
+    ) -> None:
         super().__init__()
         scheme = normalization_scheme(norm)
         rows: OrderedDict[str, nn.Module] = OrderedDict()
+        channels = scaled(512, width)
         rows["linear_bn_relu"] = seed_row(
-            scheme, z_dim, image_size // 16, BATCH_NORM_EPSILON, normalize_before_reshape=False
+            scheme, z_dim, image_size // 16, BATCH_NORM_EPSILON, False, channels
         )
-        channels = 512
-        for index, out_channels in enumerate(DCGAN_GENERATOR_CHANNELS):
+        for index, out_channels in enumerate(scaled(c, width) for c in DCGAN_GENERATOR_CHANNELS):
             rows[f"deconv{index + 1}_bn_relu"] = deconvolution_row(
                 scheme, channels, out_channels, DCGAN_KERNEL, 2, BATCH_NORM_EPSILON
             )
@@ -167,12 +175,14 @@ class DCGANDiscriminator(nn.Module):
     ReLUs, an affine weight-normalized linear layer).
     """
 
-    def __init__(self, image_size: int, norm: str = "none") -> None:
+    def __init__(self, image_size: int, norm: str = "none", width: float = 1.0) -> None:
         super().__init__()
         scheme = normalization_scheme(norm)
         rows: OrderedDict[str, nn.Module] = OrderedDict()
         channels = 3
-        for index, out_channels in enumerate(DCGAN_DISCRIMINATOR_CHANNELS):
+        for index, out_channels in enumerate(
+            scaled(c, width) for c in DCGAN_DISCRIMINATOR_CHANNELS
+        ):
             norm_layer = (
                 nn.Identity()
                 if index == 0

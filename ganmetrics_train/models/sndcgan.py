@@ -31,6 +31,7 @@ from ganmetrics_train.models.dcgan import (
     deconvolution_row,
     logit_row,
     output_row,
+    scaled,
     seed_row,
 )
 from ganmetrics_train.models.normalization import normalization_scheme
@@ -62,16 +63,17 @@ class SNDCGANGenerator(nn.Module):
     last deconvolution an affine weight-normalized layer).
     """
 
-    def __init__(self, image_size: int, z_dim: int = 128, norm: str = "bn") -> None:
+    def __init__(
+        self, image_size: int, z_dim: int = 128, norm: str = "bn", width: float = 1.0
+    ) -> None:
         super().__init__()
         scheme = normalization_scheme(norm)
         epsilon = SNDCGAN_GENERATOR_BN_EPSILON
         rows: OrderedDict[str, nn.Module] = OrderedDict()
-        rows["linear_bn_relu"] = seed_row(
-            scheme, z_dim, image_size // 8, epsilon, normalize_before_reshape=True
-        )
-        channels = 512
+        channels = scaled(512, width)
+        rows["linear_bn_relu"] = seed_row(scheme, z_dim, image_size // 8, epsilon, True, channels)
         for index, (kernel, stride, out_channels) in enumerate(SNDCGAN_GENERATOR_DECONVOLUTIONS):
+            out_channels = scaled(out_channels, width)
             rows[f"deconv{index + 1}_bn_relu"] = deconvolution_row(
                 scheme, channels, out_channels, kernel, stride, epsilon
             )
@@ -92,12 +94,13 @@ class SNDCGANDiscriminator(nn.Module):
     layer).
     """
 
-    def __init__(self, image_size: int, norm: str = "none") -> None:
+    def __init__(self, image_size: int, norm: str = "none", width: float = 1.0) -> None:
         super().__init__()
         scheme = normalization_scheme(norm)
         rows: OrderedDict[str, nn.Module] = OrderedDict()
         channels = 3
         for index, (kernel, stride, out_channels) in enumerate(SNDCGAN_DISCRIMINATOR_LAYERS):
+            out_channels = scaled(out_channels, width)
             rows[f"conv{index + 1}_lrelu"] = convolution_row(
                 scheme, channels, out_channels, kernel, stride, "normal", SNDCGAN_LEAK
             )

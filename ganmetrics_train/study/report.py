@@ -407,6 +407,7 @@ class StudyReport:
                     f"{t['status']} | {error} |"
                 )
             lines.append("")
+        lines += collapse_section(self.store.evaluations(), self.labels)
         lines += ["## Figures", ""]
         for title, path in figures.items():
             lines += [f"### {title}", "", f"![{title}]({path.name})", ""]
@@ -447,6 +448,45 @@ def readable_duration(seconds: float) -> str:
         return f"{minutes} min {rest} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def never_left_collapse(evaluations: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trials whose procedural judge never saw more than one mode, at any evaluation.
+
+    ``evaluations``: :meth:`StudyStore.evaluations` rows. Only trials with ``judge_modes``
+    records count (the judge runs on the built-in procedural set); a trial at 0 or 1 mode at
+    every evaluation either never learned the data or collapsed and stayed collapsed.
+    """
+    by_trial: dict[int, dict[str, Any]] = {}
+    for row in evaluations:
+        if row["metric"] != "judge_modes" or row["value"] is None:
+            continue
+        trial = by_trial.setdefault(row["trial_id"], {**row, "modes": []})
+        trial["modes"].append(int(row["value"]))
+    return [t for t in by_trial.values() if max(t["modes"]) <= 1]
+
+
+def collapse_section(evaluations: Sequence[dict[str, Any]], labels: dict[str, str]) -> list[str]:
+    """report.md lines flagging the trials of :func:`never_left_collapse` (none: no lines)."""
+    flagged = never_left_collapse(evaluations)
+    if not flagged:
+        return []
+    lines = [
+        "## Trials that never left collapse",
+        "",
+        "The procedural judge saw at most one of the data's modes at every evaluation of these "
+        "trials (`judge_modes` <= 1): they never learned the data, or collapsed and stayed so.",
+        "",
+        "| variant | setting | seed | evaluations | judge modes |",
+        "|---|---|---|---|---|",
+    ]
+    for t in flagged:
+        modes = ", ".join(str(m) for m in t["modes"])
+        lines.append(
+            f"| {labels.get(t['variant'], t['variant'])} | {t['setting']} | {t['seed']} | "
+            f"{len(t['modes'])} | {modes} |"
+        )
+    return [*lines, ""]
 
 
 def _wide(values: Sequence[float]) -> bool:

@@ -40,6 +40,7 @@ from ganmetrics.errors import InputError
 from ganmetrics_train.config import (
     config_from_dict,
     normalize_overrides,
+    refuse_test_width,
     resolve_config,
 )
 
@@ -369,7 +370,7 @@ def parse_study(data: Any, source: str) -> StudySpec:
             if str(merged.get("device", "auto")).startswith("cuda"):
                 merged["device"] = "cpu"  # the driver may have no GPU; trials resolve their own
             origin = f"{source}: variant {variant_name}"
-            resolve_config(config_from_dict(merged, origin), origin)
+            refuse_test_width(resolve_config(config_from_dict(merged, origin), origin), origin)
     return StudySpec(
         name=name,
         description=str(data.get("description", "")),
