@@ -3,8 +3,8 @@
 :func:`iteration_flops` counts the floating-point operations of one iteration (one D step and one
 G step) with :class:`torch.utils.flop_counter.FlopCounterMode`, so that a benchmark can report the
 achieved TFLOP/s against the dense peak of the precision used (issue 6; ``bench/``). It runs the
-trainer's own objectives (:func:`ganmetrics_train.train.discriminator_objective`,
-:func:`~ganmetrics_train.train.generator_objective`) on fresh networks, forward and backward.
+trainer's own objectives (:func:`ganmetrics_train.objectives.discriminator_objective`,
+:func:`~ganmetrics_train.objectives.generator_objective`) on fresh networks, forward and backward.
 
 Training may use TF32 or bf16 (``--amp-bf16``); nothing here changes the precision settings that
 feature extraction for metrics uses, which :mod:`ganmetrics.features` sets around its own pass.
@@ -60,7 +60,7 @@ def iteration_flops(config: TrainConfig, batch_size: int = 64) -> dict[str, int]
 
     from ganmetrics_train.checkpoint import preserved_global_rng
     from ganmetrics_train.models import build_discriminator, build_generator
-    from ganmetrics_train.train import discriminator_objective, generator_objective, uniform_z
+    from ganmetrics_train.objectives import discriminator_objective, generator_objective, uniform_z
 
     cfg = config
     device = torch.device(cfg.device)

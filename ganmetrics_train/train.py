@@ -66,9 +66,8 @@ from ganmetrics_train.config import TrainConfig, is_resolved, resolve_config, sa
 from ganmetrics_train.evaluation import RunEvaluation, generate_uint8, images_to_uint8
 from ganmetrics_train.failure_modes import failure_warning
 from ganmetrics_train.interrupt import GracefulStop, TrainingInterrupted
-from ganmetrics_train.losses import discriminator_loss, generator_loss
+from ganmetrics_train.objectives import discriminator_objective, generator_objective, uniform_z
 from ganmetrics_train.pace import ON_SLOW_CPU, PaceCheck, SlowRun, TrainingTooSlow
-from ganmetrics_train.penalties import discriminator_penalty
 from ganmetrics_train.performance import make_adam, restore_determinism, set_determinism
 from ganmetrics_train.run_logging import (
     SCORES_NAME,
@@ -83,8 +82,6 @@ __all__ = [
     "Trainer",
     "TrainingDiverged",
     "derive_seed",
-    "discriminator_objective",
-    "generator_objective",
     "generator_trains_after",
     "images_to_uint8",
     "run_status",
@@ -127,47 +124,6 @@ def generator_trains_after(step: int, n_disc: int, disc_calls: str) -> bool:
     "concat": ``step % n_disc == 0`` (v3 ``modular_gan.py``: G after the n_disc-th D step).
     """
     return (step - 1) % n_disc == 0 if disc_calls == "split" else step % n_disc == 0
-
-
-def uniform_z(count: int, z_dim: int, generator: torch.Generator) -> torch.Tensor:
-    """``z ~ U(-1, 1)^z_dim`` as compare_gan's ``z_generator`` (``np.random.uniform(-1, 1)``)."""
-    return torch.rand(count, z_dim, generator=generator, device=generator.device) * 2 - 1
-
-
-def discriminator_objective(
-    cfg: TrainConfig,
-    G: nn.Module,
-    D: nn.Module,
-    real: torch.Tensor,
-    z: torch.Tensor,
-    penalty_generator: torch.Generator | None,
-    D_penalty: nn.Module | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(``L_D + lambda * penalty``, ``L_D``, penalty) for one real batch and one z."""
-    with torch.no_grad():
-        fake = G(z).to(real.dtype)
-    if cfg.disc_calls == "split":
-        d_real, d_fake = D(real).float(), D(fake).float()
-    else:
-        d_real, d_fake = D(torch.cat([real, fake])).float().split(real.shape[0])
-    gan_loss = discriminator_loss(cfg.loss, d_real, d_fake)
-    if cfg.penalty == "none":
-        return gan_loss, gan_loss, torch.zeros((), device=gan_loss.device)
-    penalty = discriminator_penalty(
-        cfg.penalty, D_penalty or D, real, fake, penalty_generator
-    ).float()
-    return gan_loss + cfg.lambda_value * penalty, gan_loss, penalty
-
-
-def generator_objective(
-    cfg: TrainConfig, G: nn.Module, D: nn.Module, z: torch.Tensor, real: torch.Tensor | None
-) -> torch.Tensor:
-    """``L_G`` for ``z``: D on the fake batch alone ("split"), or on ``concat(real, fake)``."""
-    fake = G(z)
-    if real is None:
-        return generator_loss(cfg.loss, D(fake).float())
-    logits = D(torch.cat([real, fake.to(real.dtype)])).float()
-    return generator_loss(cfg.loss, logits[real.shape[0] :])
 
 
 class Trainer:

@@ -18,15 +18,10 @@ from ganmetrics_train import checkpoint as ckpt
 from ganmetrics_train.cli import main
 from ganmetrics_train.config import build_config, load_run_config
 from ganmetrics_train.models import build_discriminator, build_generator
+from ganmetrics_train.objectives import discriminator_objective, generator_objective
 from ganmetrics_train.performance import iteration_flops, make_adam
 from ganmetrics_train.step_metrics import StepMetrics
-from ganmetrics_train.train import (
-    Trainer,
-    discriminator_objective,
-    generator_objective,
-    generator_trains_after,
-    train,
-)
+from ganmetrics_train.train import Trainer, generator_trains_after, train
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
