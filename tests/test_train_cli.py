@@ -107,9 +107,9 @@ def test_yaml_flags_existing_dir_export_and_resume(tmp_path, capsys):
 
 
 def test_nan_loss_exits_1_and_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    import ganmetrics_train.train as train_module
+    import ganmetrics_train.objectives as objectives_module
 
-    real_loss = train_module.discriminator_loss
+    real_loss = objectives_module.discriminator_loss
     calls = {"count": 0}
 
     def loss_that_explodes_at_step_4(loss, d_real, d_fake):
@@ -117,7 +117,7 @@ def test_nan_loss_exits_1_and_keeps_the_last_good_checkpoint(tmp_path, capsys, m
         value = real_loss(loss, d_real, d_fake)
         return value * float("nan") if calls["count"] == 4 else value
 
-    monkeypatch.setattr(train_module, "discriminator_loss", loss_that_explodes_at_step_4)
+    monkeypatch.setattr(objectives_module, "discriminator_loss", loss_that_explodes_at_step_4)
     config_file = tmp_path / "run.yaml"
     config_file.write_text(yaml.safe_dump({**TINY, "steps": 6}))
     run_dir = tmp_path / "run"

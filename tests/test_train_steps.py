@@ -13,6 +13,7 @@ from test_train_cli import one_error_line
 from test_train_loop import tiny
 
 import ganmetrics_train.evaluation as evaluation_module
+import ganmetrics_train.objectives as objectives_module
 import ganmetrics_train.train as train_module
 from ganmetrics_train import checkpoint as ckpt
 from ganmetrics_train.cli import main
@@ -101,7 +102,7 @@ def test_split_generator_step_reuses_the_d_step_z_and_reads_no_real_batch(tmp_pa
 
 
 def test_nan_read_at_the_log_point_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    real_loss = train_module.discriminator_loss
+    real_loss = objectives_module.discriminator_loss
     calls = {"count": 0}
 
     def nan_at_step_3(loss, d_real, d_fake):
@@ -109,7 +110,7 @@ def test_nan_read_at_the_log_point_keeps_the_last_good_checkpoint(tmp_path, monk
         value = real_loss(loss, d_real, d_fake)
         return value * float("nan") if calls["count"] == 3 else value
 
-    monkeypatch.setattr(train_module, "discriminator_loss", nan_at_step_3)
+    monkeypatch.setattr(objectives_module, "discriminator_loss", nan_at_step_3)
     reads = {"count": 0}
     original_read = StepMetrics.first_nonfinite
 
@@ -151,7 +152,7 @@ def test_evaluation_prints_a_status_line_and_best_pt_is_small(tmp_path, monkeypa
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: bars (a log: lines)
     trainer = Trainer(config, progress=True, tensorboard=False)
     try:
-        assert trainer.evaluation.evaluator.settings.progress is True  # feature bars
+        assert trainer.evaluation.settings.progress is True  # feature bars
         trainer.run()
         result = trainer.finish()
     finally:
