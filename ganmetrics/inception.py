@@ -25,7 +25,7 @@ from unittest import mock
 import numpy as np
 import torch
 
-from ganmetrics.errors import InputError, first_line
+from ganmetrics.errors import InputError
 
 STANDARD_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 STANDARD_SIZE = 95_628_359
@@ -145,10 +145,11 @@ def build_torch_fidelity_inception(
             feature_extractor_weights_path=str(weights_path),
             feature_extractor_internal_dtype="float64" if dtype == torch.float64 else "float32",
         )
-    except (RuntimeError, KeyError, EOFError, OSError) as exc:
+    except Exception as exc:  # pickle, zip and torch errors come in many types
         raise InputError(
-            f"{weights_path}: not a torch-fidelity InceptionV3 state dict ({first_line(exc)}); "
-            "pass weights-inception-2015-12-05-6726825d.pth"
+            f"{weights_path}: not a torch-fidelity InceptionV3 state dict ({type(exc).__name__}); "
+            "pass weights-inception-2015-12-05-6726825d.pth, or make test weights with "
+            "ganmetrics make-test-weights PATH"
         ) from None
     model.feature_extractor_internal_dtype = dtype
     return model.to(dtype)

@@ -61,6 +61,16 @@ def test_a_missing_weights_file_names_the_offline_route(tmp_path, image_sets):
     assert str(missing) in line and "ganmetrics make-test-weights PATH" in line
 
 
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n not weights", b""])
+def test_a_file_that_is_not_weights_is_one_line(content, tmp_path, image_sets):
+    wrong = tmp_path / "000.png"
+    wrong.write_bytes(content)
+    args = ["fid", "--real", image_sets["real"], "--fake", image_sets["fake"], "--quiet"]
+    line = _error_line(_cli([*args, "--inception-weights", wrong]))
+    assert str(wrong) in line and "not a torch-fidelity InceptionV3 state dict" in line
+    assert "make-test-weights" in line and len(line) < 300
+
+
 def test_demo_says_why_before_the_work_and_leaves_no_cache(
     offline, inception_weights_path, tmp_path, monkeypatch
 ):

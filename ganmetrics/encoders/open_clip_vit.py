@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,9 @@ def read_visual_state(path: str | os.PathLike, hint: str) -> tuple[dict, bool]:
             state = load_file(str(file), device="cpu")
         else:
             try:
-                state = torch.jit.load(str(file), map_location="cpu").state_dict()
+                with warnings.catch_warnings():  # OpenAI's files are TorchScript archives
+                    warnings.simplefilter("ignore", FutureWarning)
+                    state = torch.jit.load(str(file), map_location="cpu").state_dict()
                 openai = True
             except RuntimeError:
                 state = torch.load(file, map_location="cpu", weights_only=True)
