@@ -199,13 +199,13 @@ def test_a_run_projected_beyond_a_day_on_the_cpu_stops_after_its_measured_steps(
     code = main(["run", *TINY_FLAGS, "--steps", str(10**9), "--out", str(run_dir)])
     assert code == 2
     line = error_line(capsys.readouterr().err)
-    # the first timed step (step 2; step 1 pays for start-up) already projects beyond a day
-    assert line.startswith(f"error: {run_dir}: stopped at step 2 (checkpoint ")
+    # even the first step (start-up included) projects beyond ten days: it stops after it
+    assert line.startswith(f"error: {run_dir}: stopped at step 1 (checkpoint ")
     assert "days" in line and "--steps N" in line and "GPU" in line and "README" in line
     assert line.endswith(f"ganmetrics-train run --out {run_dir} --resume --yes")
-    assert checkpoint_steps(run_dir) == [2]  # the measured steps are kept
+    assert checkpoint_steps(run_dir) == [1]  # the measured step is kept
 
-    # shortened on resume, it trains on from step 2 and finishes without a word about pace
+    # shortened on resume, it trains on from step 1 and finishes without a word about pace
     assert main(["run", "--out", str(run_dir), "--resume", "--steps", "6", "--quiet"]) == 0
     captured = capsys.readouterr()
     assert '"step": 6' in captured.out and "warning" not in captured.err
@@ -244,8 +244,13 @@ def test_pace_check_times_a_whole_generator_group_and_only_on_the_cpu():
     assert (slow.step, slow.seconds_per_step, slow.steps_left) == (16, 90.0, 994)
     assert slow.projected_s > CPU_LIMIT_S and "would take about 25 hours" in slow.line()
     # minutes per step: the first timed step decides at once, from its (lower-bound) time
-    early = PaceCheck("cpu", start_step=0, total_steps=100_000, n_disc=5).record(2, 170.0)
+    early = PaceCheck("cpu", start_step=0, total_steps=100_000, n_disc=5)
+    assert early.record(1, 5.0) is None  # 5.8 days: start-up may explain it, wait for step 2
+    early = early.record(2, 170.0)
     assert early is not None and early.step == 2 and "days" in early.line()
+    # months from the very first step (ResNet19 on a CPU): the verdict comes after step 1
+    first = PaceCheck("cpu", start_step=0, total_steps=100_000, n_disc=5).record(1, 170.0)
+    assert first is not None and first.step == 1 and "days" in first.line()
     fast = PaceCheck("cpu", start_step=0, total_steps=1000, n_disc=1)
     assert all(fast.record(step, 1.0) is None for step in range(1, 10))
     gpu = PaceCheck("cuda", start_step=0, total_steps=10**9, n_disc=1)
