@@ -51,6 +51,7 @@ import math
 import random
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +215,12 @@ class Trainer:
         if found is not None:
             self.last_checkpoint, state = found
             start_batch = ckpt.restore_training_state(self, state)
+        if resume and found is None:
+            warnings.warn(
+                f"{self.run_dir}: no checkpoint to resume from yet (the run stopped before its "
+                "first one); training starts at step 0",
+                stacklevel=2,
+            )
         if resume:
             drop_scores_after(self.run_dir / SCORES_NAME, self.step)
             self._recover_best()

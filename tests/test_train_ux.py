@@ -327,3 +327,16 @@ def test_a_log_file_gets_progress_lines_and_no_cursor_codes(
     err = capsys.readouterr().err
     assert "\x1b[" not in err and "\r" not in err
     assert "step 1/2 (50%)" in err and "step 2/2 (100%)" in err and "step 2: fid" in err
+
+
+def test_resume_without_a_checkpoint_says_it_starts_over(tmp_path):
+    config = build_config(
+        overrides={"arch": "sndcgan", "dataset": "procedural", "image_size": 8, "batch_size": 4,
+                   "dataset_options": {"num_images": 16}, "eval_every": 0, "sample_every": 0,
+                   "checkpoint_every": 0, "steps": 2, "out": str(tmp_path / "run")}
+    )  # fmt: skip
+    Trainer(config, progress=False, tensorboard=False, announce=False).close()  # config, no step
+    with pytest.warns(UserWarning, match=r"no checkpoint to resume from yet.*starts at step 0"):
+        trainer = Trainer(config, resume=True, progress=False, tensorboard=False, announce=False)
+    trainer.close()
+    assert trainer.step == 0
