@@ -35,7 +35,7 @@ from ganmetrics.features import Features
 from ganmetrics.metrics import METRIC_TABLE
 from ganmetrics.protocols import get_protocol, resolve_count
 from ganmetrics.settings import EvalSettings
-from ganmetrics.side import Side
+from ganmetrics.side import Side, each
 from ganmetrics.sources import ImageSource, StatsFile, open_source
 from ganmetrics.sources import _parse_resize as parse_resize
 from ganmetrics.sources.arrays import parse_value_range
@@ -323,6 +323,12 @@ class Stream:
                 self._hold(side, features.pool3, opened.description)
         if side.stats is not None:
             side.origin = side.stats.description
+            wanted = [m for m in self.settings.metrics if METRIC_TABLE[m].needs_real_features]
+            if wanted:
+                raise InputError(
+                    f"{side.origin}: a stats file holds no per-image features, and "
+                    f"{each(wanted)} needs them; pass real images or a 'ganmetrics features' file"
+                )
         self._sides["real"] = side
 
     def _hold(self, side: SideBuffer, pool3: np.ndarray, origin: str) -> None:

@@ -152,6 +152,8 @@ def test_fid_only_sums_from_a_stats_file(reference, images, options, tmp_path):
     assert got["meta"]["real"]["source"] == str(stats)
     with pytest.raises(InputError, match="sums give FID only"):
         Stream(("fid", "kid"), fid_only_sums=True, **options)
+    with pytest.raises(InputError, match=r"real_stats.npz: a stats file .* kid needs them"):
+        Stream(("fid", "kid"), real=stats, **options)  # refused before any image is fed
 
 
 def test_sums_equal_the_features_statistics(fed):
