@@ -207,7 +207,7 @@ def fid_interval(
     estimate = _fixed_side_distance(full[0], full[1], None)
     fixed = [psd_factor(side[1]) if isinstance(side, tuple) else None for side in sides]
     scores = []
-    with progress_bar(int(num_resamples), "FID bootstrap", progress) as bar:
+    with progress_bar(int(num_resamples), "Fréchet bootstrap", progress) as bar:
         for real_statistics, fake_statistics in zip(*streams, strict=True):
             scores.append(_fixed_side_distance(real_statistics, fake_statistics, fixed))
             bar.update(1)

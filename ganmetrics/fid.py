@@ -92,10 +92,10 @@ def feature_statistics(features: Any) -> tuple[Any, Any]:
         raise ValueError("features contain NaN or infinite values; check the feature extractor")
     if num_samples <= dim:
         warnings.warn(
-            f"FID statistics from N={num_samples} samples of D={dim}-dimensional features: "
+            f"Fréchet statistics from N={num_samples} samples of D={dim}-dimensional features: "
             f"the covariance has rank at most N-1={num_samples - 1} < D={dim}, so it is "
-            "rank-deficient and FID is strongly biased upwards; 'The GAN Landscape' protocol "
-            "uses 10k vs 10k samples (3k vs 3k for CelebA-HQ-128)",
+            "rank-deficient and the distance (FID, FD) is strongly biased upwards; 'The GAN "
+            "Landscape' protocol uses 10k vs 10k samples (3k vs 3k for CelebA-HQ-128)",
             FewSamplesWarning,
             stacklevel=2,
         )

@@ -168,7 +168,9 @@ def _draw_score(ax: Any, panel: ScorePanel, metrics: list[dict[str, Any]]) -> No
 
 def _draw_losses(ax: Any, losses: list[dict[str, Any]], labels: dict[str, str]) -> None:
     for index, (key, label) in enumerate(labels.items()):
-        ax.plot(*_series(losses, key), color=f"C{index + 1}", label=label)
+        steps, values = _series(losses, key)
+        marker = "o" if len(steps) < 3 else None  # one record would be an invisible line
+        ax.plot(steps, values, color=f"C{index + 1}", label=label, marker=marker)
     ax.set_title("Training losses (mean over each --log-every window)")
     ax.set_ylabel("mean loss per sample")
 

@@ -121,12 +121,12 @@ def test_bootstrap_progress_steps_once_per_resample(features, monkeypatch, capfd
     with monkeypatch.context() as patch:
         patch.setattr(bootstrap, "progress_bar", Bar)
         fid_interval(*features, num_resamples=4, progress=True)
-    assert steps == [(4, "FID bootstrap", True), 1, 1, 1, 1]
+    assert steps == [(4, "Fréchet bootstrap", True), 1, 1, 1, 1]
     fid_interval(*features, num_resamples=3, progress=False)
     assert capfd.readouterr().err == ""
     fid_interval(*features, num_resamples=3, progress=True)
     shown = capfd.readouterr().err
-    assert "FID bootstrap" in shown and "resample" in shown
+    assert "Fréchet bootstrap" in shown and "resample" in shown
 
 
 def test_evaluate_passes_its_progress_setting_to_the_bootstrap(
@@ -143,10 +143,10 @@ def test_evaluate_passes_its_progress_setting_to_the_bootstrap(
     monkeypatch.setattr(extractor, "extract", extract)
     options = {"extractor": extractor, "cache": False, "bootstrap": 2}
     quiet = ganmetrics.evaluate(image_sets["real"], image_sets["fake"], ["fid"], **options)
-    assert "FID bootstrap" not in capfd.readouterr().err
+    assert "Fréchet bootstrap" not in capfd.readouterr().err
     shown = ganmetrics.evaluate(image_sets["real"], image_sets["fake"], ["fid"], progress=True,
                                 **options)  # fmt: skip
-    assert "FID bootstrap" in capfd.readouterr().err
+    assert "Fréchet bootstrap" in capfd.readouterr().err
     assert quiet["fid_interval"]["num_resamples"] == shown["fid_interval"]["num_resamples"] == 2
 
 

@@ -309,7 +309,7 @@ def test_run_help_shows_defaults_and_version_exits_0(capsys):
 # Point 12: no tqdm cursor codes in a log
 
 
-@pytest.mark.filterwarnings("ignore:FID statistics from N=10")
+@pytest.mark.filterwarnings("ignore:Fréchet statistics from N=10")
 def test_a_log_file_gets_progress_lines_and_no_cursor_codes(
     tmp_path, capsys, monkeypatch, inception_weights_path
 ):
