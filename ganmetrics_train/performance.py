@@ -59,25 +59,14 @@ def iteration_flops(config: TrainConfig, batch_size: int = 64) -> dict[str, int]
     from torch.utils.flop_counter import FlopCounterMode
 
     from ganmetrics_train.checkpoint import preserved_global_rng
-    from ganmetrics_train.models import build_discriminator, build_generator
+    from ganmetrics_train.models import build_networks
     from ganmetrics_train.objectives import discriminator_objective, generator_objective, uniform_z
 
     cfg = config
     device = torch.device(cfg.device)
     with preserved_global_rng():
         torch.manual_seed(0)
-        G = build_generator(
-            cfg.arch,
-            cfg.image_size,
-            z_dim=cfg.z_dim,
-            norm=cfg.g_norm,
-            ablations=cfg.ablations,
-            width=cfg.width,
-        ).to(device)
-        D = build_discriminator(
-            cfg.arch, cfg.image_size, norm=cfg.norm, ablations=cfg.ablations, width=cfg.width
-        )
-        D = D.to(device)
+        G, D = build_networks(cfg, device)
         noise = torch.Generator(device).manual_seed(0)
         real = torch.rand(batch_size, 3, cfg.image_size, cfg.image_size, device=device)
         z = uniform_z(batch_size, cfg.z_dim, noise)

@@ -146,7 +146,7 @@ class Trainer:
         on_slow_cpu: str = "warn",
     ):
         from ganmetrics_train.data import TrainingBatches, dataset_for_training
-        from ganmetrics_train.models import build_discriminator, build_generator
+        from ganmetrics_train.models import build_networks
 
         if on_slow_cpu not in ON_SLOW_CPU:
             raise ValueError(f"on_slow_cpu {on_slow_cpu!r}: choose one of {ON_SLOW_CPU}")
@@ -177,17 +177,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed % 2**32)
         random.seed(cfg.seed)
-        self.G = build_generator(
-            cfg.arch,
-            cfg.image_size,
-            z_dim=cfg.z_dim,
-            norm=cfg.g_norm,
-            ablations=cfg.ablations,
-            width=cfg.width,
-        ).to(self.device)
-        self.D = build_discriminator(
-            cfg.arch, cfg.image_size, norm=cfg.norm, ablations=cfg.ablations, width=cfg.width
-        ).to(self.device)
+        self.G, self.D = build_networks(cfg, self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.ema_decay else None
         self.G_forward: nn.Module = torch.compile(self.G) if cfg.compile else self.G
         compile_d = cfg.compile and cfg.penalty not in _GRADIENT_PENALTIES

@@ -37,6 +37,7 @@ Invalid combinations raise :class:`ganmetrics.errors.InputError` (a ``ValueError
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from torch import nn
 
@@ -64,6 +65,7 @@ _SUPPORTED_D_NORMS = {
     "resnet_cifar": D_NORMALIZATIONS,
 }
 
+
 __all__ = [
     "ABLATIONS",
     "ARCHITECTURES",
@@ -73,6 +75,7 @@ __all__ = [
     "G_NORMALIZATIONS",
     "build_discriminator",
     "build_generator",
+    "build_networks",
     "validate_architecture",
 ]
 
@@ -269,3 +272,14 @@ def build_discriminator(
     if width != 1:
         model.config["width"] = width
     return model
+
+
+def build_networks(cfg: Any, device: Any = "cpu") -> tuple[nn.Module, nn.Module]:
+    """``(G, D)`` of a :class:`~ganmetrics_train.config.TrainConfig` on ``device``: its
+    architecture, size, z, normalizations (``g_norm``, ``norm``), ablations and width, initialised
+    from the global RNG (seeded by the caller)."""
+    G = build_generator(cfg.arch, cfg.image_size, z_dim=cfg.z_dim, norm=cfg.g_norm,
+                        ablations=cfg.ablations, width=cfg.width)  # fmt: skip
+    D = build_discriminator(cfg.arch, cfg.image_size, norm=cfg.norm, ablations=cfg.ablations,
+                            width=cfg.width)  # fmt: skip
+    return G.to(device), D.to(device)
