@@ -297,15 +297,18 @@ for _name, _metric in METRIC_TABLE.items():
     _metric_command(_name, (_name,), _metric.summary)
 
 
+def _npz_out(help_text: str) -> Callable:
+    """``-o/--out``, the required output .npz of ``stats`` and ``features`` (checked by the API,
+    so that a missing one is the same one-line error there)."""
+    return click.option("-o", "--out", type=click.Path(), default=None,
+                        help=f"{help_text} [required]")  # fmt: skip
+
+
 @main.command(short_help="Write the feature statistics (mu, sigma) of images to an .npz")
 @click.argument("source", required=False)
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(),
-    default=None,
-    help="Output .npz (pytorch-fid compatible mu/sigma plus metadata; .npz is appended to a "
-    "name without it). [required]",
+@_npz_out(
+    "Output .npz (pytorch-fid compatible mu/sigma plus metadata; .npz is appended to a "
+    "name without it)."
 )
 @click.option("--reference", default=None, help="Build a reference set of the manifest instead.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Local copy of the dataset.")
@@ -407,13 +410,7 @@ def make_test_weights(path, seed, encoder, member):
 
 @main.command(short_help="Write the per-image features of images to an .npz (eval reads it)")
 @click.argument("source", required=False)
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(),
-    default=None,
-    help="Output .npz: per-image features and their provenance. [required]",
-)
+@_npz_out("Output .npz: per-image features and their provenance.")
 @click.option("--num", type=int, default=None, help="Use the first N images (N draws from a "
                                                     "generator).")  # fmt: skip
 @_options((*SOURCE_FIELDS, *NETWORK_FIELDS))
