@@ -22,6 +22,7 @@ import shlex
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -89,12 +90,21 @@ class GracefulStop:
 
     Outside the main thread (where Python cannot install signal handlers) it does nothing, and
     :attr:`signal_number` stays ``None``. ``announce`` prints the one line said on the first
-    signal. The previous handlers come back on exit.
+    signal, ``doing`` says what happens next, and ``abort(signal_number)`` is the exception a
+    second signal raises (a study driver, which checkpoints nothing itself, raises a plain
+    ``KeyboardInterrupt``). The previous handlers come back on exit.
     """
 
-    def __init__(self, announce: Any = None):
+    def __init__(
+        self,
+        announce: Any = None,
+        doing: str = "finishing this step, then writing a checkpoint",
+        abort: Callable[[int], BaseException] = TrainingAborted,
+    ):
         self.signal_number: int | None = None
         self._announce = announce or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._doing = doing
+        self._abort = abort
         self._previous: dict[int, Any] = {}
 
     @property
@@ -104,11 +114,10 @@ class GracefulStop:
     def _handle(self, number: int, frame: FrameType | None) -> None:
         if self.signal_number is not None:
             self._restore()
-            raise TrainingAborted(number)
+            raise self._abort(number)
         self.signal_number = number
         self._announce(
-            f"{signal_name(number)} received: finishing this step, then writing a checkpoint "
-            "(send it again to abort at once)"
+            f"{signal_name(number)} received: {self._doing} (send it again to abort at once)"
         )
 
     def _restore(self) -> None:

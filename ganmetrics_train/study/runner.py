@@ -19,14 +19,13 @@ resume from their last checkpoint all the same.
 from __future__ import annotations
 
 import dataclasses
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ganmetrics_train.interrupt import GracefulStop, signal_name
 from ganmetrics_train.study import bandit
 from ganmetrics_train.study.grid import (
     BANDIT_STAGE,
@@ -52,7 +51,6 @@ from ganmetrics_train.study.trial import INTERRUPTED
 RUNS_DIRNAME = "runs"
 #: Seconds between checks for a stop signal while trials run.
 POLL_S = 1.0
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StudyInterrupted(Exception):
@@ -61,39 +59,11 @@ class StudyInterrupted(Exception):
     def __init__(self, signal_number: int, stopped: int):
         self.signal_number = signal_number
         self.exit_code = 128 + signal_number
-        name = signal.Signals(signal_number).name
+        name = signal_name(signal_number)
         super().__init__(
             f"study stopped by {name}: {stopped} running trial(s) stopped and queued again; "
             "run the same command again to resume them from their checkpoints"
         )
-
-
-class _StopSignals:
-    """First SIGINT/SIGTERM: remember it; second: KeyboardInterrupt (main thread only)."""
-
-    def __init__(self, log: Callable[[str], None]):
-        self.signal_number: int | None = None
-        self._log = log
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, number: int, frame: Any) -> None:
-        if self.signal_number is not None:
-            raise KeyboardInterrupt
-        self.signal_number = number
-        self._log(
-            f"{signal.Signals(number).name} received: stopping the running trials at a "
-            "checkpoint (send it again to abort at once)"
-        )
-
-    def __enter__(self) -> _StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for number in STOP_SIGNALS:
-                self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 @dataclasses.dataclass
@@ -261,7 +231,11 @@ class StudyRunner:
         start = time.perf_counter()
         total_before = len(self.store.trials(statuses=FINISHED_STATUSES))
         ran = stopped = 0
-        with _StopSignals(self.log) as stop:
+        with GracefulStop(
+            self.log,
+            doing="stopping the running trials at a checkpoint",
+            abort=lambda number: KeyboardInterrupt(),
+        ) as stop:
             self._submit_ready()
             cancelled = False
             while self._in_flight:
