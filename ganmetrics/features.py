@@ -352,8 +352,13 @@ class FeatureExtractor:
         held only during its forward pass, never while the caller's code runs.
         """
         for batch in batches:
-            pool3, logits = self._forward(batch)
+            pool3, logits = self.features_on_device(batch)
             yield pool3.cpu().numpy(), logits.cpu().numpy()
+
+    def features_on_device(self, batch: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(pool3, logits)`` of one batch as tensors on this extractor's device, where
+        :class:`ganmetrics.Stream` keeps them (no round trip through host memory)."""
+        return self._forward(batch)
 
     def extract(self, source: ImageSource, progress: bool = False, label: str = "") -> Features:
         """Features of every image of ``source``, in the source's order.

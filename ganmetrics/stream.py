@@ -222,18 +222,16 @@ class Stream:
         pending = torch.cat(side.pending) if len(side.pending) > 1 else side.pending[0]
         positions = torch.cat(side.pending_positions) if side.pending_positions else None
         done = len(pending) if final else len(pending) // size * size
-        device = torch.device(extractor.device)
         for start in range(0, done, size):
             chunk = pending[start : start + size]
-            ((pool3, logits),) = extractor.features_of_batches([chunk])
-            pool3 = torch.from_numpy(pool3).to(device)
+            pool3, logits = extractor.features_on_device(chunk)
             side.dim = pool3.shape[1]
             if self.fid_only_sums:
                 where = None if positions is None else positions[start : start + len(chunk)]
                 self._add_sums(side, pool3, where)
                 continue
             if self._keeps_logits(side.role):
-                pool3 = torch.cat([pool3, torch.from_numpy(logits).to(device)], dim=1)
+                pool3 = torch.cat([pool3, logits], dim=1)
             side.rows.append(pool3)
         # the loop may reuse its batch tensor: keep a copy of what waits for the next update
         side.pending = [pending[done:].clone()] if done < len(pending) else []

@@ -128,8 +128,13 @@ class EncoderExtractor:
     def features_of_batches(self, batches: Iterable[np.ndarray | torch.Tensor]) -> Iterator[tuple]:
         """Yield ``(features, empty logits)`` numpy arrays for each (B, 3, H, W) batch."""
         for batch in batches:
-            out = self._forward(batch).cpu().numpy()
-            yield out, np.empty((len(out), 0), dtype=out.dtype)
+            features, logits = self.features_on_device(batch)
+            yield features.cpu().numpy(), logits.cpu().numpy()
+
+    def features_on_device(self, batch: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(features, empty logits)`` of one batch as tensors on this extractor's device."""
+        features = self._forward(batch)
+        return features, features.new_empty((len(features), 0))
 
     def extract(self, source: ImageSource, progress: bool = False, label: str = "") -> Features:
         """Features of every image of ``source``, in order (sharded under ``torchrun``)."""
