@@ -93,9 +93,11 @@ def judge_metrics(config: TrainConfig, generator: nn.Module) -> dict[str, Any]:
     if config.dataset != "procedural":
         return {}
     from ganmetrics.datasets.procedural_judge import judge_procedural
+    from ganmetrics_train.objectives import uniform_z
 
-    noise = torch.Generator().manual_seed(int(config.seed) + 0x5EED)
-    z = torch.rand(JUDGE_IMAGES, config.z_dim, generator=noise) * 2 - 1
+    z = uniform_z(
+        JUDGE_IMAGES, config.z_dim, torch.Generator().manual_seed(int(config.seed) + 0x5EED)
+    )
     device = next(generator.parameters()).device
     images = generate_uint8(generator, z.to(device), contextlib.nullcontext())
     num_modes = int(config.dataset_options.get("num_modes", 4))
